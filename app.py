@@ -1,10 +1,10 @@
 """Newsdesk's application factory: configuration, database, blueprints, CLI."""
 
 import os
-from zoneinfo import ZoneInfo
 
-from flask import Flask, g, render_template, request, url_for
+from flask import Flask, render_template
 from htmx_flask import Htmx
+from peewee import DatabaseError
 from playhouse.db_url import connect
 
 import caching
@@ -31,6 +31,7 @@ def create_app(test_config=None):
     if test_config is not None:
         app.config.update(test_config)
 
+    app.jinja_env.trim_blocks = app.jinja_env.lstrip_blocks = True
     init_database(app)
     Htmx(app)
     app.register_blueprint(public.bp)
@@ -39,7 +40,6 @@ def create_app(test_config=None):
     app.register_blueprint(feeds.bp)
     caching.init_app(app)
     commands.init_app(app)
-    init_templates(app)
 
     @app.after_request
     def security_headers(response):
@@ -47,6 +47,18 @@ def create_app(test_config=None):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
         return response
+
+    @app.get("/favicon.ico")
+    def favicon():
+        return app.send_static_file("favicon.ico")
+
+    @app.get("/healthz")
+    def healthz():
+        try:
+            SiteSettings.select(SiteSettings.id).limit(1).scalar()
+        except DatabaseError:
+            return {"status": "error", "database": "unreachable"}, 503
+        return {"status": "ok", "database": "ok"}
 
     @app.errorhandler(404)
     def not_found(error):
@@ -60,52 +72,8 @@ def init_database(app):
     options = {"pragmas": SQLITE_PRAGMAS} if url.startswith("sqlite") else {}
     database.initialize(connect(url, **options))
 
-    @app.before_request
-    def open_connection():
-        database.connect(reuse_if_open=True)
-
+    # Peewee connects on a request's first query; static files never open one.
     @app.teardown_appcontext
     def close_connection(exc):
         if not database.is_closed():
             database.close()
-
-
-def site_settings():
-    """The site settings row, read once per request."""
-    if "site" not in g:
-        g.site = SiteSettings.load()
-    return g.site
-
-
-def in_text_version():
-    return request.blueprint == "text" or request.path.startswith("/text/")
-
-
-def other_version_url():
-    """The same page in the other layout: full <-> text."""
-    if request.blueprint in ("public", "text") and request.url_rule:
-        target = "public" if request.blueprint == "text" else "text"
-        endpoint = f"{target}.{request.endpoint.split('.', 1)[1]}"
-        return url_for(endpoint, **(request.view_args or {}), **request.args.to_dict())
-    return url_for("public.index" if in_text_version() else "text.index")
-
-
-def init_templates(app):
-    @app.template_filter("localtime")
-    def localtime(value, fmt="%d.%m.%y %H:%M"):
-        """Format a naive-UTC datetime in the site's timezone (the seed shows 21.07.19 08:16)."""
-        if value is None:
-            return ""
-        zone = ZoneInfo(site_settings().timezone)
-        return value.replace(tzinfo=ZoneInfo("UTC")).astimezone(zone).strftime(fmt)
-
-    @app.context_processor
-    def layout_context():
-        text = in_text_version()
-        return {
-            "site": site_settings(),
-            "text_version": text,
-            "layout": "text/base.html" if text else "base.html",
-            "other_version_url": other_version_url,
-            "ep": "text." if text else "public.",
-        }

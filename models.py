@@ -8,6 +8,7 @@ import datetime as dt
 import math
 import re
 import unicodedata
+from dataclasses import dataclass
 
 from peewee import (
     BooleanField,
@@ -22,6 +23,8 @@ from peewee import (
 )
 
 database = DatabaseProxy()
+
+SIDEBAR_SIZE = 8  # titles in each section's sidebar list, as on the seed page
 
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",
@@ -79,7 +82,22 @@ class Taxonomy(BaseModel):
 
 
 class Section(Taxonomy):
-    pass
+    def latest(self, page=1, per_page=SIDEBAR_SIZE):
+        """One page of this section's newest titles, for its sidebar list."""
+        rows = list(
+            Article.newest_first(
+                Article.visible_where(Article.section == self).select(
+                    Article.id, Article.title, Article.slug, Article.published_at
+                )
+            )
+            .limit(per_page + 1)
+            .offset((page - 1) * per_page)
+        )
+        return SidebarList(self, rows[:per_page], page, has_next=len(rows) > per_page)
+
+    @classmethod
+    def sidebar_lists(cls):
+        return [section.latest() for section in cls.ordered()]
 
 
 class Rubric(Taxonomy):
@@ -96,6 +114,7 @@ class SiteSettings(BaseModel):
     timezone = CharField(default="UTC")
     registration_open = BooleanField(default=True)
     content_version = IntegerField(default=1)
+    content_changed_at = DateTimeField(default=utcnow)
 
     @classmethod
     def load(cls):
@@ -110,11 +129,19 @@ class SiteSettings(BaseModel):
         if row is None:
             cls.insert(id=1).on_conflict_ignore().execute()
             return cls.load()
+        row.latest_published = Article.published_at.python_value(row.latest_published)
         return row
 
     @classmethod
     def bump_content_version(cls):
-        cls.update(content_version=cls.content_version + 1).where(cls.id == 1).execute()
+        cls.update(content_version=cls.content_version + 1, content_changed_at=utcnow()).where(
+            cls.id == 1
+        ).execute()
+
+    @property
+    def last_modified(self):
+        """When public pages last changed: a save, or a scheduled article going live."""
+        return max(filter(None, (self.content_changed_at, self.latest_published)))
 
 
 class Article(BaseModel):
@@ -207,6 +234,18 @@ class Article(BaseModel):
     @property
     def is_scheduled(self):
         return self.status == self.PUBLISHED and self.published_at > utcnow()
+
+
+@dataclass
+class SidebarList:
+    section: Section
+    items: list
+    page: int
+    has_next: bool
+
+    @property
+    def has_previous(self):
+        return self.page > 1
 
 
 class Pagination:

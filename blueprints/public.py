@@ -1,0 +1,139 @@
+"""What readers see: the main page, sections, rubrics, articles, print views, authors.
+
+Registered twice: at / for the full site and, named "text", at /text for the
+text version. The views are the same; templates pick the layout.
+"""
+
+import re
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+
+from caching import site_settings
+from models import SIDEBAR_SIZE, Article, Rubric, Section, User
+
+bp = Blueprint("public", __name__)
+
+PAGE_SIZE = 20
+MAX_ID = 2**31 - 1
+
+
+def in_text_version():
+    return request.blueprint == "text" or request.path.startswith("/text/")
+
+
+def page_url(view, **values):
+    """URL of a public view in the layout being shown, so text pages link to text pages."""
+    return url_for(("text." if in_text_version() else "public.") + view, **values)
+
+
+def other_version_url():
+    """The same page in the other layout: full <-> text."""
+    if request.blueprint in ("public", "text") and request.url_rule:
+        view = request.endpoint.split(".", 1)[1]
+        target = "public." if in_text_version() else "text."
+        return url_for(target + view, **(request.view_args or {}), **request.args.to_dict())
+    return url_for("public.index" if in_text_version() else "text.index")
+
+
+@bp.app_template_filter("localtime")
+def localtime(value, fmt="%d.%m.%y %H:%M"):
+    """A naive-UTC datetime in the site's timezone, by default as the seed shows it."""
+    if value is None:
+        return ""
+    zone = ZoneInfo(site_settings().timezone)
+    return value.replace(tzinfo=ZoneInfo("UTC")).astimezone(zone).strftime(fmt)
+
+
+@bp.app_context_processor
+def layout_context():
+    text = in_text_version()
+    return {
+        "site": site_settings(),
+        "text_version": text,
+        "layout": "text/base.html" if text else "base.html",
+        "page_url": page_url,
+        "section_page_holding": section_page_holding,
+        "other_version_url": other_version_url,
+        # Called by the layout only when it shows them.
+        "hot_news": Article.hot_news,
+        "sidebar_lists": Section.sidebar_lists,
+    }
+
+
+def section_page_holding(sidebar_page):
+    """The section page that shows the titles of this page of its sidebar list."""
+    return (sidebar_page - 1) * SIDEBAR_SIZE // PAGE_SIZE + 1
+
+
+def page_number():
+    """The ?page= number; anything but a plain positive integer is a 404."""
+    raw = request.args.get("page", "1")
+    if not re.fullmatch(r"[0-9]{1,6}", raw) or int(raw) < 1:
+        abort(404)
+    return int(raw)
+
+
+def one_page(*conditions):
+    page = Article.page_of(page_number(), PAGE_SIZE, *conditions)
+    if not page.exists:
+        abort(404)
+    return page
+
+
+@bp.route("/")
+def index():
+    return render_template("public/index.html", articles=Article.lead_stories())
+
+
+@bp.route("/section/<slug>")
+def section(slug):
+    section = Section.get_or_none(Section.slug == slug) or abort(404)
+    page = one_page(Article.section == section)
+    return render_template("public/list.html", taxonomy=section, kind="section", page=page)
+
+
+@bp.route("/rubric/<slug>")
+def rubric(slug):
+    rubric = Rubric.get_or_none(Rubric.slug == slug) or abort(404)
+    page = one_page(Article.rubric == rubric)
+    return render_template("public/list.html", taxonomy=rubric, kind="rubric", page=page)
+
+
+@bp.route("/section/<slug>/latest")
+def sidebar_list(slug):
+    """A sidebar list paged in place by htmx; without htmx, the section page holding it."""
+    section = Section.get_or_none(Section.slug == slug) or abort(404)
+    page = page_number()
+    if not request.htmx:
+        return redirect(page_url("section", slug=slug, page=section_page_holding(page)))
+    sidebar = section.latest(page)
+    return render_template("partials/sidebar_list.html", sidebar=sidebar)
+
+
+def visible_article(article_id, slug, view):
+    """The article, or a 301 to its canonical URL when the slug is missing or wrong."""
+    article = Article.get_visible(article_id) or abort(404)
+    if slug != article.slug:
+        abort(redirect(page_url(view, article_id=article.id, slug=article.slug), 301))
+    return article
+
+
+@bp.route(f"/articles/<int(max={MAX_ID}):article_id>")
+@bp.route(f"/articles/<int(max={MAX_ID}):article_id>/<slug>")
+def article(article_id, slug=None):
+    article = visible_article(article_id, slug, "article")
+    return render_template("public/article.html", article=article)
+
+
+@bp.route(f"/articles/<int(max={MAX_ID}):article_id>/<slug>/print")
+def print_article(article_id, slug):
+    article = visible_article(article_id, slug, "print_article")
+    return render_template("public/print.html", article=article)
+
+
+@bp.route("/authors/<slug>")
+def author(slug):
+    author = User.get_or_none((User.slug == slug) & (User.role != "reader")) or abort(404)
+    page = one_page(Article.author == author)
+    return render_template("public/author.html", author=author, page=page)
