@@ -1,0 +1,55 @@
+# Newsdesk: `make run` starts a demo site, `make test` runs the checks. See README.md.
+
+VENV := .venv
+BIN := $(VENV)/bin
+CHROMIUM_PATH ?= /usr/bin/chromium
+export CHROMIUM_PATH
+
+.PHONY: venv run test serve bench lint clean
+
+venv: $(VENV)/.installed
+
+# A stamp, so the install re-runs whenever pyproject.toml (the dependency list) changes.
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@
+
+# npm writes node_modules/.package-lock.json on every install: it is the stamp for the
+# test-only Node tools (vnu-jar). --ignore-scripts: its postinstall downloads a JDK.
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
+
+run: venv
+	$(BIN)/flask --app app init-db
+	$(BIN)/flask --app app seed-demo --articles 300
+	@echo "Newsdesk is running at http://127.0.0.1:5000"
+	$(BIN)/flask --app app run --host 127.0.0.1 --port 5000
+
+# Browser tests skip without Chromium (and fail under CI=true); say why up front.
+test: venv node_modules/.package-lock.json
+	@test -x "$(CHROMIUM_PATH)" || echo "NOTE: no Chromium at $(CHROMIUM_PATH):" \
+		"browser tests will be skipped. Install it: apt-get install chromium"
+	@command -v java >/dev/null || echo "NOTE: no java: HTML validation tests will be" \
+		"skipped. Install it: apt-get install default-jre-headless"
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Production: two workers per core unless WORKERS says otherwise.
+serve: venv
+	@test -n "$$SECRET_KEY" || { echo "make serve: SECRET_KEY is not set. Set it to a long" \
+		"random string, e.g. export SECRET_KEY=\$$(python3 -c 'import secrets;" \
+		"print(secrets.token_hex(32))')" >&2; exit 1; }
+	$(BIN)/flask --app app init-db
+	$(BIN)/gunicorn "app:create_app()" --bind $${BIND:-127.0.0.1:8000} \
+		--workers $${WORKERS:-$$(( $$(nproc) * 2 ))} --access-logfile -
+
+bench: venv
+	$(BIN)/python bench/load.py
+
+lint: venv
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) node_modules
