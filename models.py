@@ -7,6 +7,7 @@ timezone for display.
 import datetime as dt
 import math
 import re
+import secrets
 import unicodedata
 from dataclasses import dataclass
 
@@ -32,6 +33,7 @@ SQLITE_PRAGMAS = {
     "busy_timeout": 5000,
     "foreign_keys": 1,
     "cache_size": -16000,
+    "journal_size_limit": 64 * 1024 * 1024,  # a big import's WAL shrinks back afterwards
 }
 
 
@@ -57,7 +59,7 @@ class User(BaseModel):
     Contributors who never log in have no email or password.
     """
 
-    ROLES = ("reader", "author", "editor", "admin")
+    ROLES = ("reader", "author", "editor", "admin")  # each may do all the previous may
 
     email = CharField(null=True, unique=True)  # stored lower-cased
     password_hash = CharField(null=True)
@@ -67,6 +69,70 @@ class User(BaseModel):
     slug = CharField(unique=True)
     bio = TextField(default="")
     created_at = DateTimeField(default=utcnow)
+    # Sessions carry this token, not the id: replacing it (new password, deactivation)
+    # ends every session and remember-me cookie of the account, and spends reset links.
+    login_token = CharField(default=lambda: secrets.token_urlsafe(24), index=True)
+
+    # Flask-Login's user protocol
+    is_anonymous = False
+
+    @property
+    def is_authenticated(self):
+        return True
+
+    @property
+    def is_active(self):
+        return self.active
+
+    def get_id(self):
+        return self.login_token
+
+    def has_role(self, role):
+        return self.ROLES.index(self.role) >= self.ROLES.index(role)
+
+    @property
+    def is_staff(self):
+        return self.has_role("author")
+
+    def rotate_login_token(self):
+        self.login_token = secrets.token_urlsafe(24)
+
+    @classmethod
+    def by_email(cls, email):
+        return cls.get_or_none(cls.email == (email or "").strip().lower())
+
+    @classmethod
+    def unique_slug(cls, name):
+        base = slugify(name, max_length=60)
+        slug, n = base, 1
+        while cls.select().where(cls.slug == slug).exists():
+            n += 1
+            slug = f"{base}-{n}"
+        return slug
+
+    @classmethod
+    def admin_count(cls):
+        return cls.select().where((cls.role == "admin") & cls.active).count()
+
+
+class LoginFailure(BaseModel):
+    """A failed login, by account and by address: the throttle counts these.
+
+    Kept in the database so every worker process sees the same count.
+    """
+
+    key = CharField(index=True)  # "email:<address>" or "ip:<address>"
+    at = DateTimeField(default=utcnow)
+
+    @classmethod
+    def recent(cls, key, since):
+        return cls.select(fn.COUNT(cls.id), fn.MAX(cls.at)).where(
+            (cls.key == key) & (cls.at > since)
+        ).tuples().first()
+
+    @classmethod
+    def forget(cls, key):
+        cls.delete().where(cls.key == key).execute()
 
 
 class Taxonomy(BaseModel):
@@ -271,7 +337,7 @@ class Pagination:
         return self.page <= self.pages
 
 
-MODELS = (User, Section, Rubric, SiteSettings, Article)
+MODELS = (User, LoginFailure, Section, Rubric, SiteSettings, Article)
 
 
 def create_tables():
