@@ -27,10 +27,10 @@ import threading
 from pathlib import Path
 from urllib.parse import urlparse
 
-import factories
 import pytest
 from werkzeug.serving import make_server
 
+import factories
 import models
 
 ROOT = Path(__file__).resolve().parent.parent
