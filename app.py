@@ -2,31 +2,54 @@
 
 import os
 
-from flask import Flask, render_template
+from flask import Flask, render_template, request
+from flask_wtf.csrf import CSRFError, CSRFProtect
 from htmx_flask import Htmx
 from peewee import DatabaseError
 from playhouse.db_url import connect
 
 import caching
 import commands
-from blueprints import feeds, public
+from blueprints import admin, auth, feeds, public
+from caching import READER_BLUEPRINTS
 from models import SQLITE_PRAGMAS, SiteSettings, database
 
-# htmx 2 needs no eval and no inline styles under our CSP; see base.html's htmx-config.
+# No inline script or style anywhere: htmx is configured (base.html) to need neither.
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
-    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'self'"
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors {framing}"
 )
+
+
+def env_flag(name, default=False):
+    value = os.environ.get(name)
+    return default if value is None else value.lower() in ("1", "true", "yes", "on")
 
 
 def create_app(test_config=None):
     app = Flask(__name__, instance_relative_config=True)
     os.makedirs(app.instance_path, exist_ok=True)
+    secure_cookies = env_flag("SECURE_COOKIES")  # on when the site is served over HTTPS
     app.config.from_mapping(
         SECRET_KEY=os.environ.get("SECRET_KEY", "dev"),
         DATABASE_URL=os.environ.get(
             "DATABASE_URL", "sqlite:///" + os.path.join(app.instance_path, "newsdesk.db")
         ),
+        MAX_CONTENT_LENGTH=int(os.environ.get("MAX_CONTENT_LENGTH", 16 * 1024 * 1024)),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=secure_cookies,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=secure_cookies,
+        REMEMBER_COOKIE_DURATION=30 * 24 * 3600,
+        WTF_CSRF_TIME_LIMIT=None,  # tokens live as long as the session: no expired editors
+        MAIL_SERVER=os.environ.get("MAIL_SERVER"),
+        MAIL_PORT=int(os.environ.get("MAIL_PORT", 587)),
+        MAIL_USE_TLS=env_flag("MAIL_USE_TLS", True),
+        MAIL_USERNAME=os.environ.get("MAIL_USERNAME"),
+        MAIL_PASSWORD=os.environ.get("MAIL_PASSWORD"),
+        MAIL_FROM=os.environ.get("MAIL_FROM", "newsdesk@localhost"),
     )
     if test_config is not None:
         app.config.update(test_config)
@@ -34,16 +57,42 @@ def create_app(test_config=None):
     app.jinja_env.trim_blocks = app.jinja_env.lstrip_blocks = True
     init_database(app)
     Htmx(app)
+    CSRFProtect(app)
     app.register_blueprint(public.bp)
     # The text version is the same views under /text with a lighter layout.
     app.register_blueprint(public.bp, name="text", url_prefix="/text")
     app.register_blueprint(feeds.bp)
+    auth.init_app(app)
+    app.register_blueprint(admin.bp)
     caching.init_app(app)
     commands.init_app(app)
+    init_responses(app)
+    return app
+
+
+def init_database(app):
+    url = app.config["DATABASE_URL"]
+    options = {"pragmas": SQLITE_PRAGMAS} if url.startswith("sqlite") else {}
+    database.initialize(connect(url, **options))
+
+    # Peewee connects on a request's first query; static files never open one.
+    @app.teardown_appcontext
+    def close_connection(exc):
+        if not database.is_closed():
+            database.close()
+
+
+def init_responses(app):
+    """Headers on every response, error pages, and the routes that belong to no blueprint."""
 
     @app.after_request
     def security_headers(response):
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        framing = "'self'" if request.blueprint in READER_BLUEPRINTS else "'none'"
+        response.headers.setdefault(
+            "Content-Security-Policy", CONTENT_SECURITY_POLICY.format(framing=framing)
+        )
+        if framing == "'none'":
+            response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
         return response
@@ -60,20 +109,33 @@ def create_app(test_config=None):
             return {"status": "error", "database": "unreachable"}, 503
         return {"status": "ok", "database": "ok"}
 
+    def error_page(status, title, message):
+        return render_template("errors/error.html", title=title, message=message), status
+
+    @app.errorhandler(CSRFError)
+    def csrf_failed(error):
+        return error_page(
+            400,
+            "The form had expired",
+            "The security token of this form is missing or wrong, so nothing was changed. "
+            "Go back, reload the page and try again.",
+        )
+
+    @app.errorhandler(403)
+    def forbidden(error):
+        return error_page(403, "Not allowed", "Your account may not open this page.")
+
     @app.errorhandler(404)
     def not_found(error):
-        return render_template("errors/404.html"), 404
+        return error_page(
+            404,
+            "Page not found",
+            "There is no page at this address. It may have been moved or unpublished.",
+        )
 
-    return app
-
-
-def init_database(app):
-    url = app.config["DATABASE_URL"]
-    options = {"pragmas": SQLITE_PRAGMAS} if url.startswith("sqlite") else {}
-    database.initialize(connect(url, **options))
-
-    # Peewee connects on a request's first query; static files never open one.
-    @app.teardown_appcontext
-    def close_connection(exc):
-        if not database.is_closed():
-            database.close()
+    @app.errorhandler(413)
+    def too_large(error):
+        limit = app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+        return error_page(
+            413, "Too large", f"What you sent is larger than {limit} MB. Nothing was saved."
+        )

@@ -7,11 +7,12 @@ indexed query answers "has anything changed?" before any page is rendered.
 
 import hashlib
 
-from flask import g, request
+from flask import g, request, session
+from flask_login import current_user
 
 from models import SiteSettings
 
-CACHED_BLUEPRINTS = {"public", "text", "feeds"}
+READER_BLUEPRINTS = {"public", "text", "feeds"}
 
 
 def site_settings():
@@ -27,10 +28,20 @@ def page_etag():
     return hashlib.sha256(variant.encode()).hexdigest()[:32]
 
 
+def shared_page():
+    """Whether this response is the same for every reader: no account, no message."""
+    return (
+        request.blueprint in READER_BLUEPRINTS
+        and request.method in ("GET", "HEAD")
+        and not current_user.is_authenticated
+        and "_flashes" not in session
+    )
+
+
 def init_app(app):
     @app.before_request
     def answer_not_modified():
-        if request.blueprint not in CACHED_BLUEPRINTS or request.method not in ("GET", "HEAD"):
+        if not shared_page():
             return None
         g.etag = page_etag()
         last_modified = site_settings().last_modified.replace(microsecond=0)
@@ -51,4 +62,8 @@ def init_app(app):
             response.cache_control.no_cache = True
             response.cache_control.public = True
             response.vary.add("HX-Request")
+        elif request.blueprint and current_user.is_authenticated:
+            # Pages with a name, edit controls or a CSRF token are for this browser only.
+            response.cache_control.private = True
+            response.cache_control.no_store = True
         return response

@@ -1,9 +1,20 @@
 """Command-line tasks: `flask --app app <command>`."""
 
+import os
+import secrets
+
 import click
+from flask import current_app
 
 import demo
-from models import Article, create_tables
+from blueprints.auth import reset_link
+from models import Article, User, create_tables, database
+from passwords import hash_password, password_problem
+
+DEMO_STAFF = (
+    ("admin@newsdesk.test", "admin", "Demo Admin"),
+    ("editor@newsdesk.test", "editor", "Demo Editor"),
+)
 
 
 @click.command("init-db")
@@ -29,6 +40,71 @@ def seed_demo_command(articles):
     click.echo("Loaded: " + ", ".join(f"{count} {name}" for name, count in summary.items()))
 
 
+def save_user(email, role, password, name=None):
+    """Create the account, or give an existing one this role and password."""
+    email = email.strip().lower()
+    user = User.by_email(email) or User(
+        email=email,
+        display_name=name or email.split("@")[0],
+    )
+    if not user.id:
+        user.slug = User.unique_slug(user.display_name)
+    user.role = role
+    user.active = True
+    user.password_hash = hash_password(password)
+    user.rotate_login_token()
+    user.save()
+    return user
+
+
+@click.command("create-user")
+@click.argument("email")
+@click.option("--role", type=click.Choice(User.ROLES), default="reader", show_default=True)
+@click.option("--name", help="Display name (default: the part of the email before @).")
+@click.password_option(help="Prompted for when not given.")
+def create_user_command(email, role, name, password):
+    """Create a user (or update the role and password of an existing one)."""
+    if "@" not in email or len(email) > 254:
+        raise click.BadParameter("not an email address", param_hint="EMAIL")
+    problem = password_problem(password, email, name)
+    if problem:
+        raise click.BadParameter(problem, param_hint="--password")
+    create_tables()
+    existed = User.by_email(email) is not None
+    with database.atomic():
+        user = save_user(email, role, password, name)
+    click.echo(f"{'Updated' if existed else 'Created'} {user.email} ({user.role}).")
+
+
+@click.command("reset-password")
+@click.argument("email")
+def reset_password_command(email):
+    """Print a one-time link (24 hours) with which the user sets a new password."""
+    user = User.by_email(email)
+    if user is None or not user.active:
+        raise click.ClickException(f"No active account for {email}.")
+    base = os.environ.get("SITE_URL", "http://127.0.0.1:5000")
+    with current_app.test_request_context(base_url=base):
+        click.echo(reset_link(user))
+
+
+@click.command("demo-logins")
+def demo_logins_command():
+    """(Re)create the demo admin and editor with fresh passwords, and print them."""
+    create_tables()
+    for email, role, name in DEMO_STAFF:
+        password = secrets.token_urlsafe(12)
+        with database.atomic():
+            save_user(email, role, password, name)
+        click.echo(f"  {role:<7} {email}  password: {password}")
+
+
 def init_app(app):
-    app.cli.add_command(init_db_command)
-    app.cli.add_command(seed_demo_command)
+    for command in (
+        init_db_command,
+        seed_demo_command,
+        create_user_command,
+        reset_password_command,
+        demo_logins_command,
+    ):
+        app.cli.add_command(command)

@@ -1,0 +1,355 @@
+"""Accounts: register, log in and out, change or reset a password; and the role guard
+every staff route goes through."""
+
+import datetime as dt
+import functools
+import smtplib
+from email.message import EmailMessage
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import LoginManager, current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from wtforms import BooleanField, EmailField, PasswordField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, Regexp, ValidationError
+
+from caching import site_settings
+from models import LoginFailure, User, database, utcnow
+from passwords import MAX_LENGTH, hash_password, password_problem, verify_password
+
+bp = Blueprint("auth", __name__, url_prefix="/auth")
+login_manager = LoginManager()
+login_manager.login_view = "auth.login"
+login_manager.login_message = "Please log in to see this page."
+login_manager.session_protection = "basic"
+
+RESET_LINK_HOURS = 24
+
+# Throttle: after SOFT failures the account waits 2, 4, 8… seconds between tries;
+# HARD failures in the window close it until the window has passed.
+THROTTLE_WINDOW = dt.timedelta(minutes=15)
+ACCOUNT_SOFT, ACCOUNT_HARD = 3, 10
+ADDRESS_SOFT, ADDRESS_HARD = 20, 50
+
+
+@login_manager.user_loader
+def load_user(login_token):
+    # Deactivated accounts and replaced tokens end the session at the next request.
+    return User.get_or_none((User.login_token == login_token) & User.active)
+
+
+# --- The guard ----------------------------------------------------------------------------
+
+
+def require_role(role):
+    """Abort unless the current user has `role` or above: log in first, else 403."""
+    if not current_user.is_authenticated:
+        abort(login_manager.unauthorized())
+    if not current_user.has_role(role):
+        abort(403)
+
+
+def role_required(role):
+    """Decorator form of `require_role`, for views outside role-guarded blueprints."""
+
+    def decorate(view):
+        @functools.wraps(view)
+        def guarded(*args, **kwargs):
+            require_role(role)
+            return view(*args, **kwargs)
+
+        return guarded
+
+    return decorate
+
+
+# --- Forms --------------------------------------------------------------------------------
+
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+
+class NewPasswordMixin:
+    password = PasswordField("New password", validators=[DataRequired()])
+    confirm = PasswordField(
+        "Repeat the password",
+        validators=[DataRequired(), EqualTo("password", message="The passwords differ.")],
+    )
+
+    def personal_words(self):
+        return ()
+
+    def validate_password(self, field):
+        problem = password_problem(field.data, *self.personal_words())
+        if problem:
+            raise ValidationError(problem)
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=MAX_LENGTH)])
+    remember = BooleanField("Remember me on this device")
+
+
+class RegisterForm(NewPasswordMixin, FlaskForm):
+    display_name = StringField("Your name", validators=[DataRequired(), Length(max=80)])
+    email = EmailField(
+        "Email",
+        validators=[
+            DataRequired(),
+            Length(max=254),
+            Regexp(EMAIL_PATTERN, message="Enter an email address like name@example.org."),
+        ],
+    )
+    password = PasswordField("Password", validators=[DataRequired()])
+
+    def personal_words(self):
+        return (self.email.data, self.display_name.data)
+
+    def validate_email(self, field):
+        if User.by_email(field.data):
+            raise ValidationError("An account with this email exists. Log in instead.")
+
+
+class ChangePasswordForm(NewPasswordMixin, FlaskForm):
+    current = PasswordField("Current password", validators=[DataRequired()])
+
+    def personal_words(self):
+        return (current_user.email, current_user.display_name)
+
+    def validate_current(self, field):
+        if not verify_password(current_user.password_hash, field.data):
+            raise ValidationError("That is not your current password.")
+
+
+class ResetPasswordForm(NewPasswordMixin, FlaskForm):
+    pass
+
+
+class ResetRequestForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+
+
+# --- Helpers --------------------------------------------------------------------------------
+
+
+def local_target(url):
+    """`url` if it stays on this site (a path), else None: no open redirects."""
+    if not url or not url.startswith("/") or url.startswith(("//", "/\\")):
+        return None
+    parts = urlsplit(url)
+    if parts.scheme or parts.netloc or any(ord(c) < 32 for c in url):
+        return None
+    return url
+
+
+def after_login_url():
+    return local_target(request.values.get("next")) or url_for("public.index")
+
+
+def start_session(user, remember=False):
+    # A fresh session at login: nothing set before it (a planted one included) survives.
+    session.clear()
+    login_user(user, remember=remember)
+
+
+def throttle_keys(email):
+    return (f"email:{email.strip().lower()}", f"ip:{request.remote_addr}")
+
+
+def throttle_wait(email):
+    """Seconds this login attempt must still wait, or 0."""
+    now = utcnow()
+    since = now - THROTTLE_WINDOW
+    wait = 0
+    limits = ((ACCOUNT_SOFT, ACCOUNT_HARD), (ADDRESS_SOFT, ADDRESS_HARD))
+    for key, (soft, hard) in zip(throttle_keys(email), limits, strict=True):
+        failures, last = LoginFailure.recent(key, since)
+        if not failures:
+            continue
+        last = LoginFailure.at.python_value(last)
+        if failures >= hard:
+            wait = max(wait, (last + THROTTLE_WINDOW - now).total_seconds())
+        elif failures >= soft:
+            backoff = dt.timedelta(seconds=2 ** (failures - soft + 1))
+            wait = max(wait, (last + backoff - now).total_seconds())
+    return max(0, int(wait + 0.999))
+
+
+def record_failure(email):
+    with database.atomic():
+        for key in throttle_keys(email):
+            LoginFailure.create(key=key)
+
+
+def reset_serializer():
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="password-reset")
+
+
+def reset_link(user):
+    """A one-time link: it names the login token, which a new password replaces."""
+    token = reset_serializer().dumps({"user": user.id, "token": user.login_token})
+    return url_for("auth.reset_password", token=token, _external=True)
+
+
+def user_from_reset_token(token):
+    try:
+        data = reset_serializer().loads(token, max_age=RESET_LINK_HOURS * 3600)
+    except BadSignature:  # also raised for expired links
+        return None
+    if not isinstance(data, dict):
+        return None
+    user = User.get_or_none((User.id == data.get("user")) & User.active)
+    return user if user and user.login_token == data.get("token") else None
+
+
+def set_password(user, password):
+    user.password_hash = hash_password(password)
+    user.rotate_login_token()
+    user.save()
+
+
+def mail_configured():
+    return bool(current_app.config.get("MAIL_SERVER"))
+
+
+def send_reset_email(user, link):
+    config = current_app.config
+    message = EmailMessage()
+    message["Subject"] = f"Reset your password at {site_settings().name}"
+    message["From"] = config["MAIL_FROM"]
+    message["To"] = user.email
+    message.set_content(
+        f"Someone asked to reset the password of {user.email}.\n\n"
+        f"To choose a new password, open this link within {RESET_LINK_HOURS} hours:\n{link}\n\n"
+        "If it was not you, ignore this message: your password stays as it is.\n"
+    )
+    with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=10) as smtp:
+        if config["MAIL_USE_TLS"]:
+            smtp.starttls()
+        if config.get("MAIL_USERNAME"):
+            smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
+        smtp.send_message(message)
+
+
+# --- Views ----------------------------------------------------------------------------------
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    if not site_settings().registration_open:
+        return render_template("auth/register_closed.html"), 403
+    if current_user.is_authenticated:
+        return redirect(url_for("public.index"))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        name = " ".join(form.display_name.data.split())
+        user = User.create(
+            email=form.email.data.strip().lower(),
+            password_hash=hash_password(form.password.data),
+            display_name=name,
+            slug=User.unique_slug(name),
+        )
+        start_session(user)
+        flash(f"Welcome, {user.display_name}. Your account is ready.")
+        return redirect(after_login_url())
+    return render_template("auth/register.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        wait = throttle_wait(form.email.data)
+        if wait:
+            message = (
+                f"Too many failed attempts. Wait {wait} seconds before trying again."
+                if wait < 120
+                else f"Too many failed attempts. Try again in {-(-wait // 60)} minutes."
+            )
+            form.form_errors.append(message)
+            page = render_template("auth/login.html", form=form)
+            return page, 429, {"Retry-After": str(wait)}
+        user = User.by_email(form.email.data)
+        password_ok = verify_password(user.password_hash if user else None, form.password.data)
+        if user and password_ok and user.active:
+            LoginFailure.forget(throttle_keys(form.email.data)[0])
+            start_session(user, remember=form.remember.data)
+            return redirect(after_login_url())
+        record_failure(form.email.data)
+        # One message for unknown email, wrong password and closed account: no enumeration.
+        form.form_errors.append("Wrong email or password.")
+        status = 401
+    elif form.errors:
+        status = 400
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.route("/logout", methods=["GET", "POST"])
+def logout():
+    if request.method == "POST":  # CSRF-checked: no one can log a reader out from elsewhere
+        logout_user()
+        session.clear()
+        return redirect(url_for("public.index"))
+    return render_template("auth/logout.html")
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        set_password(current_user, form.password.data)
+        start_session(current_user)  # other sessions end: their token is gone
+        flash("Your password is changed. Other devices have been logged out.")
+        return redirect(url_for("auth.change_password"))
+    return render_template("auth/password.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+def request_reset():
+    """Ask for a reset link by email; without a mail server, an admin makes the link."""
+    form = ResetRequestForm()
+    if mail_configured() and form.validate_on_submit():
+        user = User.by_email(form.email.data)
+        if user and user.active and user.password_hash:
+            try:
+                send_reset_email(user, reset_link(user))
+            except (OSError, smtplib.SMTPException):
+                current_app.logger.exception("could not send a password reset email")
+                form.form_errors.append("The email could not be sent. Try again later.")
+                return render_template("auth/reset_request.html", form=form), 503
+        # The same answer whether or not the account exists.
+        return render_template("auth/reset_request.html", form=None, sent=True)
+    status = 400 if form.errors else 200
+    return render_template("auth/reset_request.html", form=form, mail=mail_configured()), status
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset_password(token):
+    user = user_from_reset_token(token)
+    if user is None:
+        return render_template("auth/reset_invalid.html"), 400
+    form = ResetPasswordForm()
+    form.personal_words = lambda: (user.email, user.display_name)
+    if form.validate_on_submit():
+        set_password(user, form.password.data)
+        flash("Your new password is set. Log in with it.")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/reset.html", form=form, user=user), 400 if form.errors else 200
+
+
+def init_app(app):
+    login_manager.init_app(app)
+    app.register_blueprint(bp)
