@@ -24,6 +24,8 @@ node_modules/.package-lock.json: package.json package-lock.json
 run: venv
 	$(BIN)/flask --app app init-db
 	$(BIN)/flask --app app seed-demo --articles 300
+	@echo "Staff logins for this demo (new passwords on every start):"
+	@$(BIN)/flask --app app demo-logins
 	@echo "Newsdesk is running at http://127.0.0.1:5000"
 	$(BIN)/flask --app app run --host 127.0.0.1 --port 5000
 
