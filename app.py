@@ -10,7 +10,7 @@ from playhouse.db_url import connect
 
 import caching
 import commands
-from blueprints import admin, auth, feeds, public
+from blueprints import admin, auth, desk, feeds, public
 from caching import READER_BLUEPRINTS
 from models import SQLITE_PRAGMAS, SiteSettings, database
 
@@ -64,6 +64,7 @@ def create_app(test_config=None):
     app.register_blueprint(feeds.bp)
     auth.init_app(app)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(desk.bp)
     caching.init_app(app)
     commands.init_app(app)
     init_responses(app)

@@ -12,6 +12,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from peewee import (
+    JOIN,
     BooleanField,
     CharField,
     DatabaseProxy,
@@ -126,9 +127,12 @@ class LoginFailure(BaseModel):
 
     @classmethod
     def recent(cls, key, since):
-        return cls.select(fn.COUNT(cls.id), fn.MAX(cls.at)).where(
-            (cls.key == key) & (cls.at > since)
-        ).tuples().first()
+        return (
+            cls.select(fn.COUNT(cls.id), fn.MAX(cls.at))
+            .where((cls.key == key) & (cls.at > since))
+            .tuples()
+            .first()
+        )
 
     @classmethod
     def forget(cls, key):
@@ -145,6 +149,52 @@ class Taxonomy(BaseModel):
     @classmethod
     def ordered(cls):
         return cls.select().order_by(cls.position, cls.name)
+
+    def rename(self, name, slug):
+        """New name and slug; the old slug keeps redirecting to this one."""
+        kind = type(self).__name__.lower()
+        with database.atomic():
+            if slug != self.slug:
+                SlugRedirect.delete().where(
+                    (SlugRedirect.kind == kind) & (SlugRedirect.old_slug == slug)
+                ).execute()
+                SlugRedirect.insert(kind=kind, old_slug=self.slug, target_id=self.id).on_conflict(
+                    conflict_target=[SlugRedirect.kind, SlugRedirect.old_slug],
+                    update={SlugRedirect.target_id: self.id},
+                ).execute()
+            self.name, self.slug = name, slug
+            self.save()
+            SiteSettings.bump_content_version()
+
+    @classmethod
+    def by_slug(cls, slug):
+        """(item, None) for a current slug, (None, item) for an old one, else (None, None)."""
+        item = cls.get_or_none(cls.slug == slug)
+        if item:
+            return item, None
+        old = SlugRedirect.get_or_none(
+            (SlugRedirect.kind == cls.__name__.lower()) & (SlugRedirect.old_slug == slug)
+        )
+        return None, (cls.get_or_none(cls.id == old.target_id) if old else None)
+
+    def move(self, offset):
+        """Swap places with the neighbour above (-1) or below (+1)."""
+        siblings = list(type(self).ordered())
+        index = next(i for i, item in enumerate(siblings) if item.id == self.id)
+        other = index + offset
+        if not 0 <= other < len(siblings):
+            return
+        with database.atomic():
+            for position, item in enumerate(siblings):
+                item.position = position
+            siblings[index].position, siblings[other].position = other, index
+            for item in siblings:
+                item.save()
+            SiteSettings.bump_content_version()
+
+    def in_use(self):
+        field = Article.section if isinstance(self, Section) else Article.rubric
+        return Article.select().where(field == self).exists()
 
 
 class Section(Taxonomy):
@@ -261,28 +311,36 @@ class Article(BaseModel):
         return query.order_by(cls.published_at.desc(), cls.id.desc())
 
     @classmethod
-    def listing(cls, *conditions):
-        """Visible articles, newest first, with section, rubric and author joined in."""
-        return cls.newest_first(
-            cls.visible_where(*conditions)
-            .select(cls, Section, Rubric, User)
+    def with_names(cls, query):
+        """`query` with section, rubric and author joined in, for lists that show them."""
+        return (
+            query.select(cls, Section, Rubric, User)
             .join_from(cls, Section)
             .join_from(cls, Rubric)
             .join_from(cls, User)
         )
 
     @classmethod
+    def listing(cls, *conditions):
+        """Visible articles, newest first, with section, rubric and author joined in."""
+        return cls.newest_first(cls.with_names(cls.visible_where(*conditions)))
+
+    @classmethod
     def page_of(cls, page, per_page, *conditions):
         """One page of `listing(*conditions)`.
 
         The page's ids come from the covering index alone, so page 500 costs
-        little more than page 1; only those rows are then joined.
+        little more than page 1; then only those rows are read and joined.
         """
         total = cls.visible_where(*conditions).count()
-        ids = cls.newest_first(cls.visible_where(*conditions).select(cls.id)).paginate(
-            page, per_page
-        )
-        return Pagination(cls.listing(cls.id.in_(ids)), total, page, per_page)
+        ids = [
+            row.id
+            for row in cls.newest_first(cls.visible_where(*conditions).select(cls.id)).paginate(
+                page, per_page
+            )
+        ]
+        items = cls.newest_first(cls.with_names(cls.select()).where(cls.id.in_(ids)))
+        return Pagination(items, total, page, per_page)
 
     @classmethod
     def hot_news(cls, limit=5):
@@ -299,7 +357,251 @@ class Article(BaseModel):
 
     @property
     def is_scheduled(self):
-        return self.status == self.PUBLISHED and self.published_at > utcnow()
+        return (
+            self.status == self.PUBLISHED
+            and self.published_at is not None
+            and self.published_at > utcnow()
+        )
+
+    # --- Editing -------------------------------------------------------------------------
+
+    # Authors write; what is published, when, under whose name and whether it is
+    # hot are the editors' calls.
+    AUTHOR_FIELDS = ("title", "lead", "body", "section", "rubric")
+    EDITOR_FIELDS = (*AUTHOR_FIELDS, "hot", "author", "published_at")
+
+    STATES = ("draft", "submitted", "scheduled", "published", "unpublished", "trash")
+
+    @property
+    def state(self):
+        """draft, submitted, scheduled, published, unpublished or trash."""
+        if self.deleted_at:
+            return "trash"
+        return "scheduled" if self.is_scheduled else self.status
+
+    def may_view(self, user):
+        """Staff see unpublished work: editors all of it, authors their own."""
+        return user.is_authenticated and (
+            user.has_role("editor") or (user.has_role("author") and self.author_id == user.id)
+        )
+
+    def editable_fields(self, user):
+        if not user.is_authenticated or self.deleted_at:
+            return ()
+        if user.has_role("editor"):
+            return self.EDITOR_FIELDS
+        own_draft = self.author_id == user.id and self.status == self.DRAFT
+        return self.AUTHOR_FIELDS if user.has_role("author") and own_draft else ()
+
+    def allowed_actions(self, user):
+        """The workflow steps `user` may take now, by name (see WORKFLOW)."""
+        return [
+            name
+            for name, (states, role, own_ok) in WORKFLOW.items()
+            if self.state in states
+            and user.is_authenticated
+            and (
+                user.has_role(role)
+                or (own_ok and user.has_role("author") and self.author_id == user.id)
+            )
+        ]
+
+    @classmethod
+    def new_draft(cls, title, section, rubric, author):
+        with database.atomic():
+            article = cls.create(
+                title=title, slug=slugify(title), section=section, rubric=rubric, author=author
+            )
+            Revision.record(article, author, "created")
+            SiteSettings.bump_content_version()
+        return article
+
+    def save_changes(self, changes, base_version, editor, action="edited"):
+        """Apply `changes` (field -> value) made from `base_version`, as one revision.
+
+        Refuses with EditConflict when someone saved since `base_version`: no save
+        overwrites another. Everything happens in one transaction, taken with a
+        write lock from the start so the version check and the write cannot interleave
+        with another save.
+        """
+        with database.atomic("IMMEDIATE"):
+            current = Article.get_by_id(self.id)
+            if current.version != base_version:
+                raise EditConflict(current, Revision.since(current, base_version))
+            Revision.keep_baseline(current)
+            for field, value in changes.items():
+                setattr(current, field, value)
+            if "title" in changes:
+                current.slug = slugify(current.title)
+            current.version += 1
+            current.updated_at = utcnow()
+            current.save()
+            Revision.record(current, editor, action)
+            SiteSettings.bump_content_version()
+        return current
+
+    def take_action(self, name, base_version, editor, publish_at=None):
+        """Move through the workflow: submit, publish, schedule, unpublish, trash…"""
+        if name not in self.allowed_actions(editor):
+            raise PermissionError(name)
+        now = utcnow()
+        changes = {
+            "submit": {"status": self.SUBMITTED},
+            "return_to_draft": {"status": self.DRAFT},
+            "publish": {"status": self.PUBLISHED, "published_at": now},
+            "schedule": {"status": self.PUBLISHED, "published_at": publish_at},
+            "unpublish": {"status": self.UNPUBLISHED},
+            "trash": {"deleted_at": now},
+            "restore": {"deleted_at": None},
+        }[name]
+        if name == "schedule" and (publish_at is None or publish_at <= now):
+            raise ValueError("Choose a publication time in the future.")
+        return self.save_changes(changes, base_version, editor, action=name.replace("_", " "))
+
+    @classmethod
+    def empty_trash(cls):
+        with database.atomic():
+            trashed = cls.select(cls.id).where(cls.deleted_at.is_null(False))
+            Revision.delete().where(Revision.article.in_(trashed)).execute()
+            count = cls.delete().where(cls.deleted_at.is_null(False)).execute()
+            SiteSettings.bump_content_version()
+        return count
+
+    @classmethod
+    def desk_list(cls, state=None, section=None, author=None, order="updated"):
+        """Articles for the newsroom dashboard, filtered by state, section and author."""
+        query = cls.with_names(cls.select())
+        now = utcnow()
+        published = (cls.status == cls.PUBLISHED) & cls.deleted_at.is_null()
+        state_filters = {
+            "draft": (cls.status == cls.DRAFT) & cls.deleted_at.is_null(),
+            "submitted": (cls.status == cls.SUBMITTED) & cls.deleted_at.is_null(),
+            "scheduled": published & (cls.published_at > now),
+            "published": published & (cls.published_at <= now),
+            "unpublished": (cls.status == cls.UNPUBLISHED) & cls.deleted_at.is_null(),
+            "trash": cls.deleted_at.is_null(False),
+        }
+        query = query.where(state_filters[state] if state else cls.deleted_at.is_null())
+        if section:
+            query = query.where(cls.section == section)
+        if author:
+            query = query.where(cls.author == author)
+        orders = {
+            "updated": (cls.updated_at.desc(), cls.id.desc()),
+            "published": (cls.published_at.desc(nulls="LAST"), cls.id.desc()),
+            "title": (fn.LOWER(cls.title), cls.id),
+        }
+        return query.order_by(*orders[order])
+
+
+# action -> (states it starts from, role that may take it, whether the author may on
+# their own article)
+WORKFLOW = {
+    "submit": ({"draft"}, "editor", True),
+    "return_to_draft": ({"submitted", "unpublished"}, "editor", True),
+    "publish": ({"draft", "submitted", "unpublished", "scheduled"}, "editor", False),
+    "schedule": ({"draft", "submitted", "unpublished", "scheduled"}, "editor", False),
+    "unpublish": ({"published", "scheduled"}, "editor", False),
+    "trash": ({"draft", "submitted", "scheduled", "published", "unpublished"}, "editor", False),
+    "restore": ({"trash"}, "editor", False),
+}
+
+
+class EditConflict(Exception):
+    """A save made from an old version; carries the current article and what changed."""
+
+    def __init__(self, current, revisions):
+        super().__init__(f"article {current.id} is at version {current.version}")
+        self.current = current
+        self.revisions = revisions
+
+
+class Revision(BaseModel):
+    """Every save of an article, whole: who, when, and every field as it then was.
+
+    Section, rubric and author are kept as plain ids so that a revision never
+    blocks deleting or renaming them.
+    """
+
+    article = ForeignKeyField(Article, backref="revisions", on_delete="CASCADE")
+    version = IntegerField()
+    editor = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    action = CharField(default="edited")
+    created_at = DateTimeField(default=utcnow)
+    title = CharField(max_length=300)
+    lead = TextField()
+    body = TextField()
+    section_id = IntegerField()
+    rubric_id = IntegerField()
+    author_id = IntegerField()
+    hot = BooleanField()
+    status = CharField()
+    published_at = DateTimeField(null=True)
+    deleted_at = DateTimeField(null=True)
+
+    SNAPSHOT_FIELDS = (
+        "title", "lead", "body", "section_id", "rubric_id", "author_id", "hot", "status",
+        "published_at", "deleted_at",
+    )  # fmt: skip
+
+    class Meta:
+        indexes = ((("article", "version"), True),)
+
+    @classmethod
+    def record(cls, article, editor, action):
+        snapshot = {field: getattr(article, field) for field in cls.SNAPSHOT_FIELDS}
+        return cls.create(
+            article=article, version=article.version, editor=editor, action=action, **snapshot
+        )
+
+    @classmethod
+    def keep_baseline(cls, article):
+        """Record the article as it is, if no revision has (imported or seeded articles)."""
+        has_one = cls.select().where((cls.article == article) & (cls.version == article.version))
+        if not has_one.exists():
+            cls.record(article, None, "as imported")
+
+    @classmethod
+    def since(cls, article, version):
+        return list(
+            cls.select(cls, User)
+            .join(User, JOIN.LEFT_OUTER, on=(cls.editor == User.id))
+            .where((cls.article == article) & (cls.version > version))
+            .order_by(cls.version)
+        )
+
+    @classmethod
+    def history(cls, article):
+        return (
+            cls.select(cls, User)
+            .join(User, JOIN.LEFT_OUTER, on=(cls.editor == User.id))
+            .where(cls.article == article)
+            .order_by(cls.version.desc())
+        )
+
+    def restorable_changes(self):
+        """The article fields this revision would set back."""
+        return {
+            "title": self.title,
+            "lead": self.lead,
+            "body": self.body,
+            "section": self.section_id,
+            "rubric": self.rubric_id,
+            "author": self.author_id,
+            "hot": self.hot,
+            "published_at": self.published_at,
+        }
+
+
+class SlugRedirect(BaseModel):
+    """An old section or rubric slug, so its URLs keep working after a rename."""
+
+    kind = CharField()  # "section" or "rubric"
+    old_slug = CharField()
+    target_id = IntegerField()
+
+    class Meta:
+        indexes = ((("kind", "old_slug"), True),)
 
 
 @dataclass
@@ -337,7 +639,7 @@ class Pagination:
         return self.page <= self.pages
 
 
-MODELS = (User, LoginFailure, Section, Rubric, SiteSettings, Article)
+MODELS = (User, LoginFailure, Section, Rubric, SiteSettings, Article, Revision, SlugRedirect)
 
 
 def create_tables():

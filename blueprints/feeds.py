@@ -3,7 +3,7 @@
 import datetime as dt
 from email.utils import format_datetime
 
-from flask import Blueprint, abort, make_response, render_template, url_for
+from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
 from peewee import fn
 
 from caching import site_settings
@@ -47,20 +47,25 @@ def site_rss():
     return rss(site_settings().name, url_for("public.index", _external=True), articles)
 
 
+def taxonomy_rss(model, field, slug, page_view):
+    item, renamed = model.by_slug(slug)
+    if renamed:  # a renamed section or rubric: feed readers follow a 301
+        return redirect(url_for(request.endpoint, slug=renamed.slug), 301)
+    if item is None:
+        abort(404)
+    articles = Article.listing(field == item).limit(FEED_SIZE)
+    link = url_for(page_view, slug=item.slug, _external=True)
+    return rss(f"{site_settings().name}: {item.name}", link, articles)
+
+
 @bp.route("/section/<slug>/rss.xml")
 def section_rss(slug):
-    section = Section.get_or_none(Section.slug == slug) or abort(404)
-    articles = Article.listing(Article.section == section).limit(FEED_SIZE)
-    link = url_for("public.section", slug=slug, _external=True)
-    return rss(f"{site_settings().name}: {section.name}", link, articles)
+    return taxonomy_rss(Section, Article.section, slug, "public.section")
 
 
 @bp.route("/rubric/<slug>/rss.xml")
 def rubric_rss(slug):
-    rubric = Rubric.get_or_none(Rubric.slug == slug) or abort(404)
-    articles = Article.listing(Article.rubric == rubric).limit(FEED_SIZE)
-    link = url_for("public.rubric", slug=slug, _external=True)
-    return rss(f"{site_settings().name}: {rubric.name}", link, articles)
+    return taxonomy_rss(Rubric, Article.rubric, slug, "public.rubric")
 
 
 def latest_by(field):

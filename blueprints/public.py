@@ -8,6 +8,7 @@ import re
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask_login import current_user
 
 from caching import site_settings
 from models import SIDEBAR_SIZE, Article, Rubric, Section, User
@@ -86,16 +87,24 @@ def index():
     return render_template("public/index.html", articles=Article.lead_stories())
 
 
+def taxonomy_or_redirect(model, slug, view):
+    """The section or rubric with this slug; an old slug answers 301 to the new one."""
+    item, renamed = model.by_slug(slug)
+    if renamed:
+        abort(redirect(page_url(view, slug=renamed.slug, **request.args.to_dict()), 301))
+    return item or abort(404)
+
+
 @bp.route("/section/<slug>")
 def section(slug):
-    section = Section.get_or_none(Section.slug == slug) or abort(404)
+    section = taxonomy_or_redirect(Section, slug, "section")
     page = one_page(Article.section == section)
     return render_template("public/list.html", taxonomy=section, kind="section", page=page)
 
 
 @bp.route("/rubric/<slug>")
 def rubric(slug):
-    rubric = Rubric.get_or_none(Rubric.slug == slug) or abort(404)
+    rubric = taxonomy_or_redirect(Rubric, slug, "rubric")
     page = one_page(Article.rubric == rubric)
     return render_template("public/list.html", taxonomy=rubric, kind="rubric", page=page)
 
@@ -112,8 +121,15 @@ def sidebar_list(slug):
 
 
 def visible_article(article_id, slug, view):
-    """The article, or a 301 to its canonical URL when the slug is missing or wrong."""
-    article = Article.get_visible(article_id) or abort(404)
+    """The article, or a 301 to its canonical URL when the slug is missing or wrong.
+
+    Staff also see unpublished work they may see (Article.may_view); readers get 404.
+    """
+    article = Article.get_visible(article_id)
+    if article is None:
+        article = Article.get_or_none(Article.id == article_id)
+        if article is None or not article.may_view(current_user):
+            abort(404)
     if slug != article.slug:
         abort(redirect(page_url(view, article_id=article.id, slug=article.slug), 301))
     return article

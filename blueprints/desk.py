@@ -1,0 +1,618 @@
+"""The newsroom (staff only): editing articles in place, the workflow, revisions,
+the dashboard, sections and rubrics.
+
+Each article field is edited on the live article page: htmx swaps the field's
+view (partials/field_view.html) for its form (partials/field_form.html) and back.
+Without JavaScript the same edit links open /desk/articles/<id>/edit, a plain form
+that saves through the same code.
+"""
+
+import datetime as dt
+import difflib
+import re
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Regexp, ValidationError
+
+from blueprints.auth import require_role
+from caching import site_settings
+from models import (
+    Article,
+    EditConflict,
+    Pagination,
+    Revision,
+    Rubric,
+    Section,
+    User,
+    slugify,
+)
+from sanitize import clean_html, plain_text
+
+bp = Blueprint("desk", __name__, url_prefix="/desk")
+
+DESK_PAGE_SIZE = 25
+FIELD_LABELS = {
+    "title": "title",
+    "lead": "lead",
+    "body": "text",
+    "section": "section",
+    "rubric": "rubric",
+    "hot": "hot flag",
+    "author": "author",
+    "published_at": "publication time",
+}
+DATETIME_FORMAT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> sends
+ACTION_LABELS = {
+    "submit": "Submit for review",
+    "return_to_draft": "Back to draft",
+    "publish": "Publish now",
+    "schedule": "Schedule",
+    "unpublish": "Unpublish",
+    "trash": "Move to trash",
+    "restore": "Restore from trash",
+}
+
+
+@bp.app_context_processor
+def editing_labels():
+    return {"field_labels": FIELD_LABELS, "action_labels": ACTION_LABELS}
+
+
+@bp.before_request
+def staff_only():
+    require_role("author")
+
+
+# --- Forms ----------------------------------------------------------------------------------
+
+
+def site_zone():
+    return ZoneInfo(site_settings().timezone)
+
+
+def to_local_input(value):
+    if value is None:
+        return ""
+    return value.replace(tzinfo=dt.UTC).astimezone(site_zone()).strftime(DATETIME_FORMAT)
+
+
+class ArticleForm(FlaskForm):
+    """Every editable field; a single-field save validates just its field."""
+
+    class Meta:
+        csrf = False  # CSRFProtect checks every POST before any view runs
+
+    title = StringField("Title", validators=[DataRequired(), Length(max=300)])
+    lead = TextAreaField("Lead", validators=[Length(max=2000)])
+    body = TextAreaField("Text", validators=[Length(max=1_000_000)])
+    section = SelectField("Section", coerce=int)
+    rubric = SelectField("Rubric", coerce=int)
+    hot = BooleanField("Hot news")
+    author = SelectField("Author", coerce=int)
+    published_at = StringField("Publication time")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.section.choices = [(s.id, s.name) for s in Section.ordered()]
+        self.rubric.choices = [(r.id, r.name) for r in Rubric.ordered()]
+        staff = User.select().where(User.role != "reader").order_by(User.display_name)
+        self.author.choices = [(u.id, u.display_name) for u in staff]
+        self.section.validate_choice = self.rubric.validate_choice = False
+        self.author.validate_choice = False
+
+    def validate_title(self, field):
+        field.data = " ".join((field.data or "").split())
+        if not field.data:
+            raise ValidationError("The title cannot be empty.")
+
+    def validate_section(self, field):
+        if not Section.get_or_none(Section.id == field.data):
+            raise ValidationError("Choose one of the sections.")
+
+    def validate_rubric(self, field):
+        if not Rubric.get_or_none(Rubric.id == field.data):
+            raise ValidationError("Choose one of the rubrics.")
+
+    def validate_author(self, field):
+        if not User.get_or_none((User.id == field.data) & (User.role != "reader")):
+            raise ValidationError("Choose one of the listed authors.")
+
+    def validate_published_at(self, field):
+        raw = (field.data or "").strip()
+        if not raw:
+            field.parsed = None
+            return
+        try:
+            local = dt.datetime.strptime(raw, DATETIME_FORMAT)
+        except ValueError:
+            raise ValidationError("Enter a date and time like 2026-11-26T14:30.") from None
+        if not 1900 <= local.year <= 9999:
+            raise ValidationError("Enter a year between 1900 and 9999.")
+        field.parsed = local.replace(tzinfo=site_zone()).astimezone(dt.UTC).replace(tzinfo=None)
+
+    def value_of(self, name):
+        """The validated field as the article stores it."""
+        if name == "body":
+            return clean_html(self.body.data)
+        if name == "lead":
+            return " ".join((self.lead.data or "").split())
+        if name == "published_at":
+            return self.published_at.parsed
+        return self[name].data
+
+    @classmethod
+    def for_article(cls, article, formdata=None):
+        form = cls(formdata=formdata, obj=None, data=article_form_data(article))
+        return form
+
+
+def article_form_data(article):
+    return {
+        "title": article.title,
+        "lead": article.lead,
+        "body": article.body,
+        "section": article.section_id,
+        "rubric": article.rubric_id,
+        "hot": article.hot,
+        "author": article.author_id,
+        "published_at": to_local_input(article.published_at),
+    }
+
+
+class NewArticleForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    title = StringField("Working title", validators=[DataRequired(), Length(max=300)])
+    section = SelectField("Section", coerce=int)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.section.choices = [(s.id, s.name) for s in Section.ordered()]
+
+
+class TaxonomyForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    name = StringField("Name", validators=[DataRequired(), Length(max=80)])
+    slug = StringField(
+        "Slug",
+        validators=[
+            Length(max=80),
+            Regexp(r"^[a-z0-9-]*$", message="Use lower-case letters, digits and hyphens."),
+        ],
+    )
+
+
+# --- Helpers --------------------------------------------------------------------------------
+
+
+def article_for(article_id, field=None):
+    """The article the user may see (404 otherwise), and 403 if they may not edit `field`."""
+    article = Article.get_or_none(Article.id == article_id)
+    if article is None or not article.may_view(current_user):
+        abort(404)
+    if field is not None:
+        if field not in FIELD_LABELS:
+            abort(404)
+        if field not in article.editable_fields(current_user):
+            abort(403)
+    return article
+
+
+def base_version():
+    raw = request.form.get("version", "")
+    if not raw.isdecimal() or not raw.isascii():
+        abort(400, description="The form did not say which version it edits.")
+    return int(raw)
+
+
+def field_view(article, name, status=200, message=None):
+    return render_template(
+        "partials/field_view.html", article=article, name=name, message=message
+    ), status
+
+
+def field_form(article, name, form, status=200, conflict=None, version=None):
+    return render_template(
+        "partials/field_form.html",
+        article=article,
+        name=name,
+        form=form,
+        version=article.version if version is None else version,
+        **conflict_context(conflict),
+    ), status
+
+
+def conflict_context(conflict):
+    """What an editor needs to merge by hand: who saved what since, and the values now."""
+    if conflict is None:
+        return {"conflict": None}
+    first = conflict.revisions[0].version if conflict.revisions else conflict.current.version
+    before = Revision.get_or_none(
+        (Revision.article == conflict.current) & (Revision.version == first - 1)
+    )
+    changes = []
+    for revision in conflict.revisions:
+        changes.append((revision, changed_fields(revision, before)))
+        before = revision
+    return {
+        "conflict": conflict,
+        "conflict_changes": changes,
+        "conflict_values": article_form_data(conflict.current),
+    }
+
+
+def changed_fields(revision, previous):
+    if previous is None:
+        return ["created"]
+    names = [
+        name
+        for name in Revision.SNAPSHOT_FIELDS
+        if getattr(revision, name) != getattr(previous, name)
+    ]
+    return [name.removesuffix("_id") for name in names]
+
+
+def word_diff(old, new):
+    """[(op, text)] with op in equal/insert/delete, on words: readable for prose."""
+    old_words, new_words = re.findall(r"\S+\s*", old or ""), re.findall(r"\S+\s*", new or "")
+    matcher = difflib.SequenceMatcher(a=old_words, b=new_words, autojunk=False)
+    parts = []
+    for op, a1, a2, b1, b2 in matcher.get_opcodes():
+        if op in ("delete", "replace"):
+            parts.append(("delete", "".join(old_words[a1:a2])))
+        if op in ("insert", "replace"):
+            parts.append(("insert", "".join(new_words[b1:b2])))
+        if op == "equal":
+            parts.append(("equal", "".join(old_words[a1:a2])))
+    return parts
+
+
+def readable(revision, name):
+    """A revision's field as a person reads it: names for ids, text for HTML."""
+    value = getattr(revision, name)
+    if name == "body":
+        blocks = re.split(r"</(?:p|h[1-6]|li|blockquote|figcaption|tr)>", value or "")
+        return "\n\n".join(filter(None, (plain_text(block) for block in blocks)))
+    if name in ("section_id", "rubric_id", "author_id"):
+        model = {"section_id": Section, "rubric_id": Rubric, "author_id": User}[name]
+        item = model.get_or_none(model.id == value)
+        return (item.name if hasattr(item, "name") else item.display_name) if item else "(deleted)"
+    if name in ("published_at", "deleted_at"):
+        return to_local_input(value).replace("T", " ") if value else "—"
+    return str(value)
+
+
+# --- Dashboard ------------------------------------------------------------------------------
+
+
+@bp.route("/")
+def dashboard():
+    args = request.args
+    state = args.get("state") if args.get("state") in Article.STATES else None
+    order = (
+        args.get("order") if args.get("order") in ("updated", "published", "title") else "updated"
+    )
+    section = Section.get_or_none(Section.id == args.get("section", type=int) or 0)
+    author = User.get_or_none(User.id == args.get("author", type=int) or 0)
+    if not current_user.has_role("editor"):
+        author = current_user  # authors see their own pieces
+    query = Article.desk_list(state, section, author, order)
+    page_number = args.get("page", 1, type=int)
+    if page_number < 1:
+        abort(404)
+    page = Pagination(
+        query.paginate(page_number, DESK_PAGE_SIZE), query.count(), page_number, DESK_PAGE_SIZE
+    )
+    context = {
+        "page": page,
+        "state": state,
+        "order": order,
+        "section": section,
+        "author": author,
+        "sections": Section.ordered(),
+        "authors": User.select().where(User.role != "reader").order_by(User.display_name),
+        "states": Article.STATES,
+    }
+    if request.htmx and request.htmx.target == "desk-results":
+        return render_template("partials/desk_results.html", **context)
+    return render_template("desk/dashboard.html", **context)
+
+
+@bp.route("/articles/new", methods=["GET", "POST"])
+def new_article():
+    form = NewArticleForm(formdata=request.form if request.method == "POST" else None)
+    if request.method == "POST" and form.validate():
+        section = Section.get_or_none(Section.id == form.section.data)
+        rubric = Rubric.ordered().first()
+        if section is None or rubric is None:
+            form.section.errors.append("Create a section and a rubric first.")
+        else:
+            article = Article.new_draft(form.title.data.strip(), section, rubric, current_user)
+            return redirect(url_for("public.article", article_id=article.id, slug=article.slug))
+    status = 422 if form.errors else 200
+    return render_template("desk/new.html", form=form), status
+
+
+# --- Editing in place -----------------------------------------------------------------------
+
+
+@bp.get("/articles/<int:article_id>/fields/<name>")
+def show_field(article_id, name):
+    return field_view(article_for(article_id), name if name in FIELD_LABELS else abort(404))
+
+
+@bp.get("/articles/<int:article_id>/fields/<name>/edit")
+def edit_field(article_id, name):
+    article = article_for(article_id, name)
+    return field_form(article, name, ArticleForm.for_article(article))
+
+
+@bp.post("/articles/<int:article_id>/fields/<name>")
+def save_field(article_id, name):
+    article = article_for(article_id, name)
+    version = base_version()
+    form = ArticleForm(formdata=request.form, data=article_form_data(article))
+    if not form[name].validate(form, extra_validators=form_validators(form, name)):
+        return field_form(article, name, form, status=422, version=version)
+    try:
+        saved = article.save_changes({name: form.value_of(name)}, version, current_user)
+    except EditConflict as conflict:
+        return field_form(conflict.current, name, form, status=409, conflict=conflict)
+    return field_view(saved, name, message="Saved.")
+
+
+def form_validators(form, name):
+    inline = getattr(form, f"validate_{name}", None)
+    return [lambda _form, field: inline(field)] if inline else []
+
+
+@bp.route("/articles/<int:article_id>/edit", methods=["GET", "POST"])
+def edit_article(article_id):
+    """The whole article in one plain form: editing without JavaScript."""
+    article = article_for(article_id)
+    fields = article.editable_fields(current_user)
+    if not fields:
+        abort(403)
+    if request.method == "GET":
+        form = ArticleForm.for_article(article)
+        return render_template("desk/edit.html", article=article, form=form, fields=fields)
+    version = base_version()
+    form = ArticleForm(formdata=request.form, data=article_form_data(article))
+    valid = all(
+        form[name].validate(form, extra_validators=form_validators(form, name)) for name in fields
+    )
+    if not valid:
+        return render_template(
+            "desk/edit.html", article=article, form=form, fields=fields, version=version
+        ), 422
+    changes = {name: form.value_of(name) for name in fields}
+    try:
+        saved = article.save_changes(changes, version, current_user)
+    except EditConflict as conflict:
+        return render_template(
+            "desk/edit.html",
+            article=conflict.current,
+            form=form,
+            fields=fields,
+            **conflict_context(conflict),
+        ), 409
+    flash("Saved.")
+    return redirect(url_for("public.article", article_id=saved.id, slug=saved.slug))
+
+
+@bp.post("/articles/<int:article_id>/actions/<action>")
+def take_action(article_id, action):
+    article = article_for(article_id)
+    publish_at = None
+    if action == "schedule":
+        form = ArticleForm(formdata=request.form, data=article_form_data(article))
+        try:
+            form.validate_published_at(form.published_at)
+        except ValidationError as error:
+            return action_result(article, str(error), 422)
+        publish_at = form.published_at.parsed
+    try:
+        saved = article.take_action(action, base_version(), current_user, publish_at)
+    except PermissionError:
+        abort(403)
+    except ValueError as error:
+        return action_result(article, str(error), 422)
+    except EditConflict as conflict:
+        message = "Someone saved this article meanwhile; reload to see their changes first."
+        return action_result(conflict.current, message, 409)
+    done = {
+        "submit": "Submitted for review.",
+        "return_to_draft": "Back to draft.",
+        "publish": "Published.",
+        "schedule": "Scheduled.",
+        "unpublish": "Unpublished: readers no longer see it.",
+        "trash": "Moved to the trash.",
+        "restore": "Restored from the trash.",
+    }[action]
+    return action_result(saved, done)
+
+
+def action_result(article, message, status=200):
+    if request.htmx:
+        return render_template(
+            "partials/article_status.html", article=article, message=message
+        ), status
+    flash(message)
+    if article.may_view(current_user) and article.state != "trash":
+        return redirect(url_for("public.article", article_id=article.id, slug=article.slug))
+    return redirect(url_for("desk.dashboard", state="trash" if article.deleted_at else None))
+
+
+@bp.post("/trash/empty")
+def empty_trash():
+    require_role("editor")
+    if request.form.get("confirm") != "yes":
+        flash("Tick the box to confirm: articles in the trash are deleted for good.")
+        return redirect(url_for("desk.dashboard", state="trash"))
+    count = Article.empty_trash()
+    flash(f"Deleted {count} articles for good.")
+    return redirect(url_for("desk.dashboard", state="trash"))
+
+
+# --- History --------------------------------------------------------------------------------
+
+
+@bp.get("/articles/<int:article_id>/history")
+def history(article_id):
+    article = article_for(article_id)
+    revisions = list(Revision.history(article))
+    by_version = {r.version: r for r in revisions}
+    newer = by_version.get(request.args.get("to", type=int)) or revisions[0]
+    older = by_version.get(request.args.get("from", type=int))
+    if older is None:
+        older = by_version.get(newer.version - 1, newer)
+    diffs = [
+        (name.removesuffix("_id"), word_diff(readable(older, name), readable(newer, name)))
+        for name in Revision.SNAPSHOT_FIELDS
+        if readable(older, name) != readable(newer, name)
+    ]
+    changes = {r.version: changed_fields(r, by_version.get(r.version - 1)) for r in revisions}
+    return render_template(
+        "desk/history.html",
+        article=article,
+        revisions=revisions,
+        older=older,
+        newer=newer,
+        diffs=diffs,
+        changes=changes,
+    )
+
+
+@bp.post("/articles/<int:article_id>/revisions/<int:version>/restore")
+def restore_revision(article_id, version):
+    article = article_for(article_id)
+    if not set(Article.EDITOR_FIELDS) <= set(article.editable_fields(current_user)):
+        abort(403)
+    revision = Revision.get_or_none((Revision.article == article) & (Revision.version == version))
+    if revision is None:
+        abort(404)
+    try:
+        saved = article.save_changes(
+            revision.restorable_changes(),
+            base_version(),
+            current_user,
+            action=f"restored version {version}",
+        )
+    except EditConflict:
+        flash("Someone saved this article meanwhile. Look at the newest version, then restore.")
+        return redirect(url_for("desk.history", article_id=article.id)), 303
+    flash(f"Version {version} restored as version {saved.version}.")
+    return redirect(url_for("public.article", article_id=saved.id, slug=saved.slug))
+
+
+# --- Sections and rubrics ------------------------------------------------------------------
+
+TAXONOMIES = {"section": Section, "rubric": Rubric}
+
+
+def taxonomy_model(kind):
+    require_role("editor")
+    return TAXONOMIES.get(kind) or abort(404)
+
+
+def taxonomy_page(status=200, form=None, kind=None):
+    return render_template(
+        "desk/taxonomy.html",
+        sections=Section.ordered(),
+        rubrics=Rubric.ordered(),
+        form=form,
+        failed_kind=kind,
+    ), status
+
+
+def taxonomy_row(item, kind, message=None, form=None, status=200):
+    if request.htmx:
+        return render_template(
+            "partials/taxonomy_row.html", item=item, kind=kind, message=message, form=form
+        ), status
+    if message:
+        flash(message)
+    return redirect(url_for("desk.taxonomy"))
+
+
+def slug_taken(model, slug, item=None):
+    query = model.select().where(model.slug == slug)
+    if item is not None:
+        query = query.where(model.id != item.id)
+    return query.exists()
+
+
+@bp.get("/taxonomy")
+def taxonomy():
+    require_role("editor")
+    return taxonomy_page()
+
+
+@bp.post("/taxonomy/<kind>")
+def add_taxonomy(kind):
+    model = taxonomy_model(kind)
+    form = TaxonomyForm(formdata=request.form)
+    if form.validate():
+        slug = form.slug.data or slugify(form.name.data, max_length=60)
+        if slug_taken(model, slug):
+            form.slug.errors.append("Another one has this slug.")
+        else:
+            last = model.select().order_by(model.position.desc()).first()
+            model.create(
+                name=form.name.data.strip(),
+                slug=slug,
+                position=(last.position + 1) if last else 0,
+            )
+            flash(f"Added {form.name.data.strip()}.")
+            return redirect(url_for("desk.taxonomy"))
+    return taxonomy_page(422, form=form, kind=kind)
+
+
+@bp.post("/taxonomy/<kind>/<int:item_id>")
+def update_taxonomy(kind, item_id):
+    model = taxonomy_model(kind)
+    item = model.get_or_none(model.id == item_id) or abort(404)
+    form = TaxonomyForm(formdata=request.form)
+    if form.validate():
+        slug = form.slug.data or item.slug
+        if slug_taken(model, slug, item):
+            form.slug.errors.append("Another one has this slug.")
+        else:
+            item.rename(form.name.data.strip(), slug)
+            return taxonomy_row(item, kind, "Saved. Old links redirect to the new address.")
+    return (
+        taxonomy_row(item, kind, form=form, status=422)
+        if request.htmx
+        else taxonomy_page(422, form=form, kind=kind)
+    )
+
+
+@bp.post("/taxonomy/<kind>/<int:item_id>/move")
+def move_taxonomy(kind, item_id):
+    model = taxonomy_model(kind)
+    item = model.get_or_none(model.id == item_id) or abort(404)
+    item.move(-1 if request.form.get("direction") == "up" else 1)
+    flash(f"Moved {item.name}.")
+    return redirect(url_for("desk.taxonomy"))
+
+
+@bp.post("/taxonomy/<kind>/<int:item_id>/delete")
+def delete_taxonomy(kind, item_id):
+    model = taxonomy_model(kind)
+    item = model.get_or_none(model.id == item_id) or abort(404)
+    if item.in_use():
+        return taxonomy_row(
+            item, kind, "Articles are filed here: move them elsewhere first.", status=409
+        )
+    item.delete_instance()
+    if request.htmx:
+        return ""  # the row goes away
+    flash(f"Deleted {item.name}.")
+    return redirect(url_for("desk.taxonomy"))

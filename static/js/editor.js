@@ -1,0 +1,334 @@
+// In-place editing for staff (loaded only for them). The server does the work:
+// htmx swaps a field's view for its form (partials/field_form.html) and back.
+// This script adds what a browser must do itself:
+//   - a small rich-text editor for the body, with paste cleaned of styles and scripts;
+//   - Escape cancels, Enter saves (Ctrl/Cmd+Enter in the body);
+//   - an unsaved copy of every open editor in localStorage, offered back after a
+//     closed tab, a crash or a lost connection, and dropped once the save succeeds;
+//   - a clear message when a save fails on the network, keeping the text;
+//   - the article version in open forms follows this editor's own saves, so only
+//     other people's saves cause a conflict.
+// The server sanitizes every save; nothing here is trusted.
+(() => {
+  "use strict";
+
+  const STORAGE_PREFIX = "newsdesk:unsaved:";
+  const ALLOWED_TAGS = new Set([
+    "P", "BR", "H2", "H3", "H4", "STRONG", "EM", "U", "S", "SUB", "SUP", "BLOCKQUOTE",
+    "Q", "CITE", "CODE", "PRE", "UL", "OL", "LI", "A", "TABLE", "CAPTION", "THEAD",
+    "TBODY", "TFOOT", "TR", "TH", "TD", "FIGURE", "FIGCAPTION", "HR",
+  ]);
+  const RENAMED_TAGS = { B: "STRONG", I: "EM", H1: "H2", H5: "H4", H6: "H4", DIV: "P" };
+  const DROPPED_TAGS = new Set([
+    "SCRIPT", "STYLE", "META", "LINK", "TITLE", "HEAD", "TEMPLATE", "IFRAME", "OBJECT",
+    "EMBED", "FORM", "INPUT", "BUTTON", "SELECT", "TEXTAREA", "SVG", "MATH", "NOSCRIPT",
+  ]);
+  const SAFE_URL = /^(https?:|mailto:|\/(?!\/)|#)/i;
+
+  let knownVersion = null;
+
+  // --- Paste cleaning: keep structure, lose styles, classes, scripts and comments ---
+
+  function cleanNode(node, doc) {
+    if (node.nodeType === Node.TEXT_NODE) return doc.createTextNode(node.textContent);
+    if (node.nodeType !== Node.ELEMENT_NODE) return null; // comments, processing instructions
+    const tag = node.tagName.toUpperCase();
+    if (DROPPED_TAGS.has(tag)) return null;
+    const fragment = doc.createDocumentFragment();
+    for (const child of node.childNodes) {
+      const cleaned = cleanNode(child, doc);
+      if (cleaned) fragment.appendChild(cleaned);
+    }
+    // Google Docs wraps whole pastes in <b style="font-weight:normal">: not bold at all.
+    const fakeBold = tag === "B" && /font-weight:\s*(normal|400)/.test(node.getAttribute("style") || "");
+    const name = fakeBold ? null : RENAMED_TAGS[tag] || tag;
+    if (!name || !ALLOWED_TAGS.has(name)) return fragment; // unwrap: keep the text
+    const element = doc.createElement(name);
+    if (name === "A") {
+      const href = (node.getAttribute("href") || "").trim();
+      if (SAFE_URL.test(href)) element.setAttribute("href", href);
+    }
+    for (const attribute of ["colspan", "rowspan"]) {
+      if (node.hasAttribute(attribute)) element.setAttribute(attribute, node.getAttribute(attribute));
+    }
+    element.appendChild(fragment);
+    return element;
+  }
+
+  function cleanHtml(html) {
+    const source = new DOMParser().parseFromString(html, "text/html");
+    const container = document.createElement("div");
+    for (const child of source.body.childNodes) {
+      const cleaned = cleanNode(child, document);
+      if (cleaned) container.appendChild(cleaned);
+    }
+    return container.innerHTML;
+  }
+
+  function textToHtml(text) {
+    const container = document.createElement("div");
+    for (const block of text.split(/\r?\n\s*\r?\n/)) {
+      if (!block.trim()) continue;
+      const paragraph = document.createElement("p");
+      paragraph.textContent = block.replace(/\s*\r?\n\s*/g, " ").trim();
+      container.appendChild(paragraph);
+    }
+    return container.innerHTML;
+  }
+
+  // --- The rich-text body editor ---
+
+  const TOOLBAR = [
+    ["Paragraph", "P", () => document.execCommand("formatBlock", false, "p")],
+    ["Heading", "H", () => document.execCommand("formatBlock", false, "h2")],
+    ["Bold", "B", () => document.execCommand("bold")],
+    ["Italic", "I", () => document.execCommand("italic")],
+    ["Link", "Link", () => {
+      const url = window.prompt("Link address (https://…)", "https://");
+      if (url === null) return;
+      if (SAFE_URL.test(url.trim())) document.execCommand("createLink", false, url.trim());
+      else window.alert("Links must start with https://, http://, mailto: or /");
+    }],
+    ["Bulleted list", "•", () => document.execCommand("insertUnorderedList")],
+    ["Numbered list", "1.", () => document.execCommand("insertOrderedList")],
+    ["Quote", "“”", () => document.execCommand("formatBlock", false, "blockquote")],
+  ];
+
+  function makeRichEditor(textarea) {
+    const wrapper = document.createElement("div");
+    wrapper.className = "rich-editor";
+    const toolbar = document.createElement("div");
+    toolbar.className = "rich-toolbar";
+    toolbar.setAttribute("role", "toolbar");
+    toolbar.setAttribute("aria-label", "Formatting");
+    const surface = document.createElement("div");
+    surface.className = "rich-surface article-body";
+    surface.contentEditable = "true";
+    surface.setAttribute("role", "textbox");
+    surface.setAttribute("aria-multiline", "true");
+    surface.setAttribute("aria-labelledby", `${textarea.id}-label`);
+    surface.innerHTML = textarea.value;
+    for (const [label, text, command] of TOOLBAR) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.textContent = text;
+      button.title = label;
+      button.setAttribute("aria-label", label);
+      button.addEventListener("mousedown", (event) => event.preventDefault()); // keep the selection
+      button.addEventListener("click", () => {
+        surface.focus();
+        command();
+        sync();
+      });
+      toolbar.appendChild(button);
+    }
+    function sync() {
+      textarea.value = surface.innerHTML;
+      textarea.dispatchEvent(new Event("input", { bubbles: true }));
+    }
+    surface.addEventListener("input", sync);
+    surface.addEventListener("paste", (event) => {
+      const data = event.clipboardData;
+      if (!data) return;
+      event.preventDefault();
+      const html = data.getData("text/html");
+      const clean = html ? cleanHtml(html) : textToHtml(data.getData("text/plain"));
+      document.execCommand("insertHTML", false, clean);
+      sync();
+    });
+    surface.addEventListener("drop", (event) => {
+      // Dropped files are for the image upload; dropped markup is cleaned like a paste.
+      const html = event.dataTransfer && event.dataTransfer.getData("text/html");
+      if (!html) return;
+      event.preventDefault();
+      document.execCommand("insertHTML", false, cleanHtml(html));
+      sync();
+    });
+    textarea.hidden = true;
+    wrapper.append(toolbar, surface);
+    textarea.after(wrapper);
+    textarea.richSurface = surface;
+    return surface;
+  }
+
+  // --- Unsaved copies in localStorage ---
+
+  function storageKey(form) {
+    return `${STORAGE_PREFIX}${form.dataset.article}:${form.dataset.field}`;
+  }
+
+  function fieldInput(form) {
+    return form.querySelector(`[name="${form.dataset.field}"]:not([type="hidden"])`);
+  }
+
+  function valueOf(input) {
+    return input.type === "checkbox" ? String(input.checked) : input.value;
+  }
+
+  function setValue(input, value) {
+    if (input.type === "checkbox") input.checked = value === "true";
+    else input.value = value;
+    if (input.richSurface) input.richSurface.innerHTML = value;
+  }
+
+  function saveCopy(form) {
+    const input = fieldInput(form);
+    if (!input) return;
+    const copy = {
+      value: valueOf(input),
+      version: form.querySelector('input[name="version"]').value,
+      at: new Date().toISOString(),
+    };
+    try {
+      localStorage.setItem(storageKey(form), JSON.stringify(copy));
+    } catch (error) {
+      setStatus(form, "This browser could not keep a copy: save soon.");
+    }
+  }
+
+  function dropCopy(form) {
+    try {
+      localStorage.removeItem(storageKey(form));
+    } catch (error) {
+      /* storage unavailable: nothing was kept */
+    }
+  }
+
+  function storedCopy(form) {
+    try {
+      return JSON.parse(localStorage.getItem(storageKey(form)) || "null");
+    } catch (error) {
+      return null;
+    }
+  }
+
+  function offerCopy(form) {
+    const input = fieldInput(form);
+    const copy = storedCopy(form);
+    if (!input || !copy || copy.value === valueOf(input)) return;
+    const offer = document.createElement("div");
+    offer.className = "unsaved-offer";
+    offer.setAttribute("role", "alert");
+    const when = new Date(copy.at).toLocaleString();
+    offer.append(`This browser kept changes you did not save (${when}). `);
+    const restore = document.createElement("button");
+    restore.type = "button";
+    restore.textContent = "Restore them";
+    restore.addEventListener("click", () => {
+      setValue(input, copy.value);
+      // Saved against the version they were made from: if the article moved on
+      // since, the server answers with a conflict to merge, never an overwrite.
+      form.querySelector('input[name="version"]').value = copy.version;
+      offer.remove();
+    });
+    const discard = document.createElement("button");
+    discard.type = "button";
+    discard.className = "secondary";
+    discard.textContent = "Discard";
+    discard.addEventListener("click", () => {
+      dropCopy(form);
+      offer.remove();
+    });
+    offer.append(restore, " ", discard);
+    form.prepend(offer);
+  }
+
+  // --- Editors appear (htmx swaps them in) ---
+
+  function setStatus(form, message) {
+    const status = form.querySelector(".editor-status");
+    if (status) status.textContent = message;
+  }
+
+  function setUpEditor(form) {
+    if (form.dataset.ready) return;
+    form.dataset.ready = "1";
+    const input = fieldInput(form);
+    if (!input) return;
+    const surface = input.dataset.rich ? makeRichEditor(input) : null;
+    // A conflict or an error answer carries the typed text: keep the local copy current.
+    if (form.querySelector(".conflict, .errors")) saveCopy(form);
+    else offerCopy(form);
+    form.addEventListener("input", () => saveCopy(form));
+    form.addEventListener("change", () => saveCopy(form));
+    form.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") {
+        event.preventDefault();
+        dropCopy(form);
+        form.querySelector("button.cancel").click();
+      } else if (event.key === "Enter" && event.target.tagName === "TEXTAREA" && !input.dataset.rich) {
+        event.preventDefault(); // the lead is one paragraph: Enter saves
+        form.requestSubmit();
+      } else if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+        event.preventDefault();
+        form.requestSubmit();
+      }
+    });
+    (surface || input).focus();
+  }
+
+  function readVersion(root) {
+    const holder = root.matches && root.matches("[data-version]") ? root : null;
+    return holder ? Number(holder.dataset.version) : null;
+  }
+
+  // The version moved from `knownVersion` to `version` through this page's own save:
+  // forms opened before it are still up to date with everything but that save.
+  // A jump of more than one means someone else saved too: forms stay as they are.
+  function followVersion(version) {
+    if (version === null || knownVersion === null || version <= knownVersion) return;
+    if (version === knownVersion + 1) {
+      for (const input of document.querySelectorAll('input[name="version"]')) {
+        if (input.value === String(knownVersion)) input.value = String(version);
+      }
+    }
+    knownVersion = version;
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    const panel = document.getElementById("article-status");
+    if (panel) knownVersion = Number(panel.dataset.version);
+  });
+
+  document.addEventListener("htmx:load", (event) => {
+    const element = event.detail.elt;
+    if (element.matches && element.matches("form.field-editor")) setUpEditor(element);
+    followVersion(readVersion(element));
+  });
+
+  document.addEventListener("htmx:beforeRequest", (event) => {
+    const form = event.detail.elt.closest && event.detail.elt.closest("form.field-editor");
+    if (form && event.detail.requestConfig.verb === "post") setStatus(form, "Saving…");
+  });
+
+  document.addEventListener("htmx:afterRequest", (event) => {
+    const form = event.detail.elt.closest && event.detail.elt.closest("form.field-editor");
+    if (form && event.detail.successful && event.detail.requestConfig.verb === "post") {
+      dropCopy(form);
+    }
+  });
+
+  function saveFailed(event, message) {
+    const form = event.detail.elt.closest && event.detail.elt.closest("form.field-editor");
+    if (form) {
+      saveCopy(form);
+      setStatus(form, message);
+    }
+  }
+
+  document.addEventListener("htmx:sendError", (event) =>
+    saveFailed(event, "Not saved: the connection failed. Your text is kept here and in this browser; try Save again."));
+  document.addEventListener("htmx:responseError", (event) =>
+    saveFailed(event, `Not saved: the server answered ${event.detail.xhr.status}. Your text is kept; try again.`));
+
+  window.addEventListener("beforeunload", (event) => {
+    for (const form of document.querySelectorAll("form.field-editor")) {
+      const input = fieldInput(form);
+      const copy = input && storedCopy(form);
+      if (copy && copy.value === valueOf(input)) {
+        event.preventDefault(); // an editor is still open with changes
+        return;
+      }
+    }
+  });
+})();
