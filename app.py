@@ -7,6 +7,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from htmx_flask import Htmx
 from peewee import DatabaseError
 from playhouse.db_url import connect
+from werkzeug.routing import IntegerConverter
 
 import caching
 import commands
@@ -24,6 +25,13 @@ CONTENT_SECURITY_POLICY = (
 def env_flag(name, default=False):
     value = os.environ.get(name)
     return default if value is None else value.lower() in ("1", "true", "yes", "on")
+
+
+class IdConverter(IntegerConverter):
+    """Row ids in URLs: positive and within SQLite's range, else a plain 404."""
+
+    def __init__(self, url_map):
+        super().__init__(url_map, min=1, max=2**31 - 1)
 
 
 def create_app(test_config=None):
@@ -54,6 +62,7 @@ def create_app(test_config=None):
     if test_config is not None:
         app.config.update(test_config)
 
+    app.url_map.converters["id"] = IdConverter
     app.jinja_env.trim_blocks = app.jinja_env.lstrip_blocks = True
     init_database(app)
     Htmx(app)

@@ -74,7 +74,7 @@ def users():
     return render_template("admin/users.html", page=page)
 
 
-@bp.post("/users/<int:user_id>/role")
+@bp.post("/users/<id:user_id>/role")
 def change_role(user_id):
     user = target_user(user_id)
     form = RoleForm()
@@ -88,7 +88,7 @@ def change_role(user_id):
     return user_row_response(user, f"{user.display_name} is now {user.role}.")
 
 
-@bp.post("/users/<int:user_id>/active")
+@bp.post("/users/<id:user_id>/active")
 def set_active(user_id):
     user = target_user(user_id)
     active = request.form.get("active") == "1"
@@ -103,7 +103,7 @@ def set_active(user_id):
     return user_row_response(user, f"{user.display_name} is {state}.")
 
 
-@bp.post("/users/<int:user_id>/reset-link")
+@bp.post("/users/<id:user_id>/reset-link")
 def make_reset_link(user_id):
     user = target_user(user_id)
     if not user.active or not user.email:

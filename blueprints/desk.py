@@ -343,18 +343,18 @@ def new_article():
 # --- Editing in place -----------------------------------------------------------------------
 
 
-@bp.get("/articles/<int:article_id>/fields/<name>")
+@bp.get("/articles/<id:article_id>/fields/<name>")
 def show_field(article_id, name):
     return field_view(article_for(article_id), name if name in FIELD_LABELS else abort(404))
 
 
-@bp.get("/articles/<int:article_id>/fields/<name>/edit")
+@bp.get("/articles/<id:article_id>/fields/<name>/edit")
 def edit_field(article_id, name):
     article = article_for(article_id, name)
     return field_form(article, name, ArticleForm.for_article(article))
 
 
-@bp.post("/articles/<int:article_id>/fields/<name>")
+@bp.post("/articles/<id:article_id>/fields/<name>")
 def save_field(article_id, name):
     article = article_for(article_id, name)
     version = base_version()
@@ -373,7 +373,7 @@ def form_validators(form, name):
     return [lambda _form, field: inline(field)] if inline else []
 
 
-@bp.route("/articles/<int:article_id>/edit", methods=["GET", "POST"])
+@bp.route("/articles/<id:article_id>/edit", methods=["GET", "POST"])
 def edit_article(article_id):
     """The whole article in one plain form: editing without JavaScript."""
     article = article_for(article_id)
@@ -407,7 +407,7 @@ def edit_article(article_id):
     return redirect(url_for("public.article", article_id=saved.id, slug=saved.slug))
 
 
-@bp.post("/articles/<int:article_id>/actions/<action>")
+@bp.post("/articles/<id:article_id>/actions/<action>")
 def take_action(article_id, action):
     article = article_for(article_id)
     publish_at = None
@@ -464,7 +464,7 @@ def empty_trash():
 # --- History --------------------------------------------------------------------------------
 
 
-@bp.get("/articles/<int:article_id>/history")
+@bp.get("/articles/<id:article_id>/history")
 def history(article_id):
     article = article_for(article_id)
     revisions = list(Revision.history(article))
@@ -490,7 +490,7 @@ def history(article_id):
     )
 
 
-@bp.post("/articles/<int:article_id>/revisions/<int:version>/restore")
+@bp.post("/articles/<id:article_id>/revisions/<id:version>/restore")
 def restore_revision(article_id, version):
     article = article_for(article_id)
     if not set(Article.EDITOR_FIELDS) <= set(article.editable_fields(current_user)):
@@ -575,7 +575,7 @@ def add_taxonomy(kind):
     return taxonomy_page(422, form=form, kind=kind)
 
 
-@bp.post("/taxonomy/<kind>/<int:item_id>")
+@bp.post("/taxonomy/<kind>/<id:item_id>")
 def update_taxonomy(kind, item_id):
     model = taxonomy_model(kind)
     item = model.get_or_none(model.id == item_id) or abort(404)
@@ -594,7 +594,7 @@ def update_taxonomy(kind, item_id):
     )
 
 
-@bp.post("/taxonomy/<kind>/<int:item_id>/move")
+@bp.post("/taxonomy/<kind>/<id:item_id>/move")
 def move_taxonomy(kind, item_id):
     model = taxonomy_model(kind)
     item = model.get_or_none(model.id == item_id) or abort(404)
@@ -603,7 +603,7 @@ def move_taxonomy(kind, item_id):
     return redirect(url_for("desk.taxonomy"))
 
 
-@bp.post("/taxonomy/<kind>/<int:item_id>/delete")
+@bp.post("/taxonomy/<kind>/<id:item_id>/delete")
 def delete_taxonomy(kind, item_id):
     model = taxonomy_model(kind)
     item = model.get_or_none(model.id == item_id) or abort(404)

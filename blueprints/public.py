@@ -16,7 +16,6 @@ from models import SIDEBAR_SIZE, Article, Rubric, Section, User
 bp = Blueprint("public", __name__)
 
 PAGE_SIZE = 20
-MAX_ID = 2**31 - 1
 
 
 def in_text_version():
@@ -135,14 +134,14 @@ def visible_article(article_id, slug, view):
     return article
 
 
-@bp.route(f"/articles/<int(max={MAX_ID}):article_id>")
-@bp.route(f"/articles/<int(max={MAX_ID}):article_id>/<slug>")
+@bp.route("/articles/<id:article_id>")
+@bp.route("/articles/<id:article_id>/<slug>")
 def article(article_id, slug=None):
     article = visible_article(article_id, slug, "article")
     return render_template("public/article.html", article=article)
 
 
-@bp.route(f"/articles/<int(max={MAX_ID}):article_id>/<slug>/print")
+@bp.route("/articles/<id:article_id>/<slug>/print")
 def print_article(article_id, slug):
     article = visible_article(article_id, slug, "print_article")
     return render_template("public/print.html", article=article)
