@@ -45,8 +45,11 @@ def init_app(app):
             return None
         g.etag = page_etag()
         last_modified = site_settings().last_modified.replace(microsecond=0)
+        if request.if_none_match.star_tag:
+            return None  # "*" asks whether the page exists: let the view answer
         if request.if_none_match:
-            unchanged = request.if_none_match.contains(g.etag)
+            # Weak comparison (RFC 9110): proxies that gzip, like nginx, weaken ETags.
+            unchanged = request.if_none_match.contains_weak(g.etag)
         else:
             since = request.if_modified_since
             unchanged = since is not None and last_modified <= since.replace(tzinfo=None)

@@ -7,6 +7,7 @@ neither restyle the page nor drive htmx.
 """
 
 import html
+import re
 
 import nh3
 
@@ -39,6 +40,26 @@ def clean_html(dirty):
     ).strip()
 
 
+BLOCK_BOUNDARY = re.compile(
+    r"<(/?(?:p|h[1-6]|li|br|hr|div|blockquote|pre|ul|ol|table|tr|td|th|figure|figcaption)\b)",
+    re.IGNORECASE,
+)
+# nh3 writes every attribute value in double quotes, with " escaped inside.
+IMAGE_TAG = re.compile(r'<img(?:\s+[\w-]+(?:="[^"]*")?)*\s*/?>')
+ALT_ATTRIBUTE = re.compile(r'\salt="([^"]*)"')
+
+
 def plain_text(markup):
     """The text of an HTML fragment, without tags or entities (for feeds, snippets, meta)."""
-    return " ".join(html.unescape(nh3.clean(markup or "", tags=set())).split())
+    spaced = BLOCK_BOUNDARY.sub(r" <\1", markup or "")
+    return " ".join(html.unescape(nh3.clean(spaced, tags=set())).split())
+
+
+def without_images(clean):
+    """Sanitized HTML with each image replaced by its alt text, for the text version."""
+
+    def alt_text(match):
+        alt = ALT_ATTRIBUTE.search(match.group(0))
+        return f"[Image: {alt.group(1)}]" if alt and alt.group(1).strip() else ""
+
+    return IMAGE_TAG.sub(alt_text, clean)

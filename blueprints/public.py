@@ -12,6 +12,7 @@ from flask_login import current_user
 
 from caching import site_settings
 from models import SIDEBAR_SIZE, Article, Rubric, Section, User
+from sanitize import without_images
 
 bp = Blueprint("public", __name__)
 
@@ -28,12 +29,17 @@ def page_url(view, **values):
 
 
 def other_version_url():
-    """The same page in the other layout: full <-> text."""
+    """The same page in the other layout: full <-> text, with the same query string."""
     if request.blueprint in ("public", "text") and request.url_rule:
         view = request.endpoint.split(".", 1)[1]
         target = "public." if in_text_version() else "text."
-        return url_for(target + view, **(request.view_args or {}), **request.args.to_dict())
+        url = url_for(target + view, **(request.view_args or {}))
+        query = request.query_string.decode("latin-1")
+        return f"{url}?{query}" if query else url
     return url_for("public.index" if in_text_version() else "text.index")
+
+
+bp.add_app_template_filter(without_images, "without_images")
 
 
 @bp.app_template_filter("localtime")
@@ -58,6 +64,7 @@ def layout_context():
         # Called by the layout only when it shows them.
         "hot_news": Article.hot_news,
         "sidebar_lists": Section.sidebar_lists,
+        "sections": Section.ordered,
     }
 
 
@@ -116,6 +123,8 @@ def sidebar_list(slug):
     if not request.htmx:
         return redirect(page_url("section", slug=slug, page=section_page_holding(page)))
     sidebar = section.latest(page)
+    if page > 1 and not sidebar.items:
+        abort(404)
     return render_template("partials/sidebar_list.html", sidebar=sidebar)
 
 
