@@ -145,7 +145,8 @@ def init_responses(app):
 
     @app.errorhandler(413)
     def too_large(error):
-        limit = app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+        limit = app.config["MAX_CONTENT_LENGTH"]
+        size = f"{limit / 2**20:g} MB" if limit >= 2**20 else f"{limit / 2**10:g} KB"
         return error_page(
-            413, "Too large", f"What you sent is larger than {limit} MB. Nothing was saved."
+            413, "Too large", f"What you sent is larger than {size}. Nothing was saved."
         )

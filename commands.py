@@ -1,6 +1,7 @@
 """Command-line tasks: `flask --app app <command>`."""
 
 import os
+import re
 import secrets
 
 import click
@@ -8,6 +9,7 @@ from flask import current_app
 
 import demo
 from blueprints.auth import reset_link
+from forms import EMAIL_PATTERN
 from models import Article, User, create_tables, database
 from passwords import hash_password, password_problem
 
@@ -68,7 +70,7 @@ def save_user(email, role, password, name=None):
 @click.password_option(help="Prompted for when not given.")
 def create_user_command(email, role, name, password):
     """Create a user (or update the role and password of an existing one)."""
-    if "@" not in email or len(email) > 254:
+    if not re.match(EMAIL_PATTERN, email.strip()) or len(email) > 254:
         raise click.BadParameter("not an email address", param_hint="EMAIL")
     problem = password_problem(password, email, name)
     if problem:

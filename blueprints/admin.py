@@ -3,11 +3,12 @@
 from zoneinfo import available_timezones
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from blueprints.auth import require_role, reset_link
+from forms import Form
 from models import Pagination, SiteSettings, User, database
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -20,11 +21,13 @@ def admins_only():
     require_role("admin")
 
 
-class RoleForm(FlaskForm):
-    role = SelectField("Role", choices=[(role, role.capitalize()) for role in User.ROLES])
+class RoleForm(Form):
+    role = SelectField(
+        "Role", choices=[SelectChoice(role, role.capitalize()) for role in User.ROLES]
+    )
 
 
-class SettingsForm(FlaskForm):
+class SettingsForm(Form):
     name = StringField("Site name", validators=[DataRequired(), Length(max=80)])
     tagline = StringField("Tagline", validators=[Length(max=160)])
     founded_line = StringField("Founding line", validators=[Length(max=160)])
@@ -79,7 +82,7 @@ def change_role(user_id):
     user = target_user(user_id)
     form = RoleForm()
     if not form.validate_on_submit():
-        return user_row_response(user, "Choose one of the listed roles.", status=400)
+        return user_row_response(user, "Choose one of the listed roles.", status=422)
     with database.atomic():
         if would_remove_last_admin(user, role=form.role.data):
             return user_row_response(user, "The last admin cannot stop being admin.", status=409)

@@ -19,12 +19,12 @@ from flask import (
     url_for,
 )
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
-from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp, ValidationError
 
 from caching import site_settings
+from forms import EMAIL_PATTERN, Form, strip
 from models import LoginFailure, User, database, utcnow
 from passwords import MAX_LENGTH, hash_password, password_problem, verify_password
 
@@ -76,8 +76,6 @@ def role_required(role):
 
 # --- Forms --------------------------------------------------------------------------------
 
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
-
 
 class NewPasswordMixin:
     password = PasswordField("New password", validators=[DataRequired()])
@@ -95,16 +93,17 @@ class NewPasswordMixin:
             raise ValidationError(problem)
 
 
-class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+class LoginForm(Form):
+    email = EmailField("Email", filters=[strip], validators=[DataRequired(), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=MAX_LENGTH)])
     remember = BooleanField("Remember me on this device")
 
 
-class RegisterForm(NewPasswordMixin, FlaskForm):
+class RegisterForm(NewPasswordMixin, Form):
     display_name = StringField("Your name", validators=[DataRequired(), Length(max=80)])
     email = EmailField(
         "Email",
+        filters=[strip],
         validators=[
             DataRequired(),
             Length(max=254),
@@ -121,7 +120,7 @@ class RegisterForm(NewPasswordMixin, FlaskForm):
             raise ValidationError("An account with this email exists. Log in instead.")
 
 
-class ChangePasswordForm(NewPasswordMixin, FlaskForm):
+class ChangePasswordForm(NewPasswordMixin, Form):
     current = PasswordField("Current password", validators=[DataRequired()])
 
     def personal_words(self):
@@ -132,12 +131,12 @@ class ChangePasswordForm(NewPasswordMixin, FlaskForm):
             raise ValidationError("That is not your current password.")
 
 
-class ResetPasswordForm(NewPasswordMixin, FlaskForm):
+class ResetPasswordForm(NewPasswordMixin, Form):
     pass
 
 
-class ResetRequestForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+class ResetRequestForm(Form):
+    email = EmailField("Email", filters=[strip], validators=[DataRequired(), Length(max=254)])
 
 
 # --- Helpers --------------------------------------------------------------------------------
@@ -299,8 +298,8 @@ def login():
 @bp.route("/logout", methods=["GET", "POST"])
 def logout():
     if request.method == "POST":  # CSRF-checked: no one can log a reader out from elsewhere
-        logout_user()
         session.clear()
+        logout_user()  # after clear(): it marks the remember-me cookie for deletion
         return redirect(url_for("public.index"))
     return render_template("auth/logout.html")
 
@@ -310,8 +309,9 @@ def logout():
 def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        set_password(current_user, form.password.data)
-        start_session(current_user)  # other sessions end: their token is gone
+        user = current_user._get_current_object()
+        set_password(user, form.password.data)
+        start_session(user)  # other sessions end: their token is gone
         flash("Your password is changed. Other devices have been logged out.")
         return redirect(url_for("auth.change_password"))
     return render_template("auth/password.html", form=form), 400 if form.errors else 200
@@ -329,7 +329,7 @@ def request_reset():
             except (OSError, smtplib.SMTPException):
                 current_app.logger.exception("could not send a password reset email")
                 form.form_errors.append("The email could not be sent. Try again later.")
-                return render_template("auth/reset_request.html", form=form), 503
+                return render_template("auth/reset_request.html", form=form, mail=True), 503
         # The same answer whether or not the account exists.
         return render_template("auth/reset_request.html", form=None, sent=True)
     status = 400 if form.errors else 200

@@ -14,12 +14,13 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Regexp, ValidationError
 
 from blueprints.auth import require_role
 from caching import site_settings
+from forms import Form
 from models import (
     Article,
     EditConflict,
@@ -80,7 +81,7 @@ def to_local_input(value):
     return value.replace(tzinfo=dt.UTC).astimezone(site_zone()).strftime(DATETIME_FORMAT)
 
 
-class ArticleForm(FlaskForm):
+class ArticleForm(Form):
     """Every editable field; a single-field save validates just its field."""
 
     class Meta:
@@ -97,10 +98,10 @@ class ArticleForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.section.choices = [(s.id, s.name) for s in Section.ordered()]
-        self.rubric.choices = [(r.id, r.name) for r in Rubric.ordered()]
+        self.section.choices = [SelectChoice(s.id, s.name) for s in Section.ordered()]
+        self.rubric.choices = [SelectChoice(r.id, r.name) for r in Rubric.ordered()]
         staff = User.select().where(User.role != "reader").order_by(User.display_name)
-        self.author.choices = [(u.id, u.display_name) for u in staff]
+        self.author.choices = [SelectChoice(u.id, u.display_name) for u in staff]
         self.section.validate_choice = self.rubric.validate_choice = False
         self.author.validate_choice = False
 
@@ -163,7 +164,7 @@ def article_form_data(article):
     }
 
 
-class NewArticleForm(FlaskForm):
+class NewArticleForm(Form):
     class Meta:
         csrf = False
 
@@ -172,10 +173,10 @@ class NewArticleForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.section.choices = [(s.id, s.name) for s in Section.ordered()]
+        self.section.choices = [SelectChoice(s.id, s.name) for s in Section.ordered()]
 
 
-class TaxonomyForm(FlaskForm):
+class TaxonomyForm(Form):
     class Meta:
         csrf = False
 
@@ -468,6 +469,8 @@ def empty_trash():
 def history(article_id):
     article = article_for(article_id)
     revisions = list(Revision.history(article))
+    if not revisions:  # imported or seeded, never edited: its first save records it
+        return render_template("desk/history.html", article=article, revisions=[])
     by_version = {r.version: r for r in revisions}
     newer = by_version.get(request.args.get("to", type=int)) or revisions[0]
     older = by_version.get(request.args.get("from", type=int))
