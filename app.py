@@ -143,6 +143,16 @@ def init_responses(app):
             "There is no page at this address. It may have been moved or unpublished.",
         )
 
+    @app.errorhandler(500)
+    def server_error(error):
+        # Saves run in one transaction: a failure rolls all of it back.
+        return error_page(
+            500,
+            "Something went wrong",
+            "The server failed to complete this request, and nothing was saved. "
+            "Try again; if it keeps failing, tell the site's administrator.",
+        )
+
     @app.errorhandler(413)
     def too_large(error):
         limit = app.config["MAX_CONTENT_LENGTH"]

@@ -580,17 +580,30 @@ class Revision(BaseModel):
         )
 
     def restorable_changes(self):
-        """The article fields this revision would set back."""
-        return {
+        """(fields to set back, names kept as they are).
+
+        A section, rubric or author deleted since (or an author who is no longer
+        staff) cannot come back: the article keeps its current one.
+        """
+        changes = {
             "title": self.title,
             "lead": self.lead,
             "body": self.body,
-            "section": self.section_id,
-            "rubric": self.rubric_id,
-            "author": self.author_id,
             "hot": self.hot,
             "published_at": self.published_at,
         }
+        still_there = {
+            "section": Section.select().where(Section.id == self.section_id),
+            "rubric": Rubric.select().where(Rubric.id == self.rubric_id),
+            "author": User.select().where((User.id == self.author_id) & (User.role != "reader")),
+        }
+        kept = []
+        for name, query in still_there.items():
+            if query.exists():
+                changes[name] = getattr(self, f"{name}_id")
+            else:
+                kept.append(name)
+        return changes, kept
 
 
 class SlugRedirect(BaseModel):

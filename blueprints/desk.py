@@ -208,7 +208,7 @@ def article_for(article_id, field=None):
 
 def base_version():
     raw = request.form.get("version", "")
-    if not raw.isdecimal() or not raw.isascii():
+    if not re.fullmatch(r"[0-9]{1,9}", raw):
         abort(400, description="The form did not say which version it edits.")
     return int(raw)
 
@@ -386,9 +386,11 @@ def edit_article(article_id):
         return render_template("desk/edit.html", article=article, form=form, fields=fields)
     version = base_version()
     form = ArticleForm(formdata=request.form, data=article_form_data(article))
-    valid = all(
+    # Every field is checked, so that all errors show at once.
+    results = [
         form[name].validate(form, extra_validators=form_validators(form, name)) for name in fields
-    )
+    ]
+    valid = all(results)
     if not valid:
         return render_template(
             "desk/edit.html", article=article, form=form, fields=fields, version=version
@@ -501,17 +503,16 @@ def restore_revision(article_id, version):
     revision = Revision.get_or_none((Revision.article == article) & (Revision.version == version))
     if revision is None:
         abort(404)
+    changes, kept = revision.restorable_changes()
     try:
         saved = article.save_changes(
-            revision.restorable_changes(),
-            base_version(),
-            current_user,
-            action=f"restored version {version}",
+            changes, base_version(), current_user, action=f"restored version {version}"
         )
     except EditConflict:
         flash("Someone saved this article meanwhile. Look at the newest version, then restore.")
         return redirect(url_for("desk.history", article_id=article.id)), 303
-    flash(f"Version {version} restored as version {saved.version}.")
+    note = f" The current {', '.join(kept)} stayed: the old one is gone." if kept else ""
+    flash(f"Version {version} restored as version {saved.version}.{note}")
     return redirect(url_for("public.article", article_id=saved.id, slug=saved.slug))
 
 

@@ -40,7 +40,8 @@
       if (cleaned) fragment.appendChild(cleaned);
     }
     // Google Docs wraps whole pastes in <b style="font-weight:normal">: not bold at all.
-    const fakeBold = tag === "B" && /font-weight:\s*(normal|400)/.test(node.getAttribute("style") || "");
+    const fakeBold = tag === "B" &&
+      /font-weight:\s*(normal|400)/.test(node.getAttribute("data-pasted-style") || "");
     const name = fakeBold ? null : RENAMED_TAGS[tag] || tag;
     if (!name || !ALLOWED_TAGS.has(name)) return fragment; // unwrap: keep the text
     const element = doc.createElement(name);
@@ -56,7 +57,10 @@
   }
 
   function cleanHtml(html) {
-    const source = new DOMParser().parseFromString(html, "text/html");
+    // Style attributes are renamed before parsing: parsing them would count as applying
+    // inline styles, which the Content-Security-Policy refuses (and reports).
+    const unstyled = html.replace(/\sstyle\s*=/gi, " data-pasted-style=");
+    const source = new DOMParser().parseFromString(unstyled, "text/html");
     const container = document.createElement("div");
     for (const child of source.body.childNodes) {
       const cleaned = cleanNode(child, document);
@@ -77,6 +81,28 @@
   }
 
   // --- The rich-text body editor ---
+
+  // Inserted through the DOM: execCommand("insertHTML") would wrap the text in
+  // spans with inline styles, which the Content-Security-Policy refuses.
+  function insertAtCaret(surface, html) {
+    const template = document.createElement("template");
+    template.innerHTML = html;
+    const last = template.content.lastChild;
+    const selection = window.getSelection();
+    if (!selection.rangeCount || !surface.contains(selection.anchorNode)) {
+      surface.append(template.content);
+      return;
+    }
+    const range = selection.getRangeAt(0);
+    range.deleteContents();
+    range.insertNode(template.content);
+    if (last) {
+      range.setStartAfter(last);
+      range.collapse(true);
+      selection.removeAllRanges();
+      selection.addRange(range);
+    }
+  }
 
   const TOOLBAR = [
     ["Paragraph", "P", () => document.execCommand("formatBlock", false, "p")],
@@ -132,8 +158,7 @@
       if (!data) return;
       event.preventDefault();
       const html = data.getData("text/html");
-      const clean = html ? cleanHtml(html) : textToHtml(data.getData("text/plain"));
-      document.execCommand("insertHTML", false, clean);
+      insertAtCaret(surface, html ? cleanHtml(html) : textToHtml(data.getData("text/plain")));
       sync();
     });
     surface.addEventListener("drop", (event) => {
@@ -141,7 +166,7 @@
       const html = event.dataTransfer && event.dataTransfer.getData("text/html");
       if (!html) return;
       event.preventDefault();
-      document.execCommand("insertHTML", false, cleanHtml(html));
+      insertAtCaret(surface, cleanHtml(html));
       sync();
     });
     textarea.hidden = true;
@@ -173,7 +198,7 @@
 
   function saveCopy(form) {
     const input = fieldInput(form);
-    if (!input) return;
+    if (!input || form.dataset.cancelled) return;
     const copy = {
       value: valueOf(input),
       version: form.querySelector('input[name="version"]').value,
@@ -254,6 +279,7 @@
     form.addEventListener("keydown", (event) => {
       if (event.key === "Escape") {
         event.preventDefault();
+        form.dataset.cancelled = "1"; // the swap fires a last "change": keep no copy
         dropCopy(form);
         form.querySelector("button.cancel").click();
       } else if (event.key === "Enter" && event.target.tagName === "TEXTAREA" && !input.dataset.rich) {
