@@ -11,6 +11,7 @@ from werkzeug.routing import IntegerConverter
 
 import caching
 import commands
+import media
 from blueprints import admin, auth, desk, feeds, public
 from caching import READER_BLUEPRINTS
 from models import SQLITE_PRAGMAS, SiteSettings, database
@@ -76,6 +77,7 @@ def create_app(test_config=None):
     app.register_blueprint(desk.bp)
     caching.init_app(app)
     commands.init_app(app)
+    media.init_app(app)
     init_responses(app)
     return app
 
@@ -157,6 +159,8 @@ def init_responses(app):
     def too_large(error):
         limit = app.config["MAX_CONTENT_LENGTH"]
         size = f"{limit / 2**20:g} MB" if limit >= 2**20 else f"{limit / 2**10:g} KB"
+        if request.accept_mimetypes.best == "application/json":  # the editor's image upload
+            return {"error": f"The file is larger than {size}: make it smaller."}, 413
         return error_page(
             413, "Too large", f"What you sent is larger than {size}. Nothing was saved."
         )

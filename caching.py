@@ -65,7 +65,7 @@ def init_app(app):
             response.cache_control.no_cache = True
             response.cache_control.public = True
             response.vary.add("HX-Request")
-        elif request.endpoint != "static" and current_user.is_authenticated:
+        elif request.endpoint not in ("static", "media_file") and current_user.is_authenticated:
             # Pages with a name, edit controls or a CSRF token are for this browser only.
             response.cache_control.private = True
             response.cache_control.no_store = True

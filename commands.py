@@ -10,7 +10,7 @@ from flask import current_app
 import demo
 from blueprints.auth import reset_link
 from forms import EMAIL_PATTERN
-from models import Article, User, create_tables, database
+from models import Article, ArticleIndex, User, create_tables, database
 from passwords import hash_password, password_problem
 
 DEMO_STAFF = (
@@ -44,6 +44,15 @@ def seed_demo_command(articles):
     database.execute_sql("ANALYZE")
     database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     click.echo("Loaded: " + ", ".join(f"{count} {name}" for name, count in summary.items()))
+
+
+@click.command("reindex")
+def reindex_command():
+    """Rebuild the full-text search index from the articles."""
+    total = Article.select().count()
+    with click.progressbar(length=total, label="Indexing articles") as bar:
+        done = ArticleIndex.rebuild(progress=lambda done, total: bar.update(done - bar.pos))
+    click.echo(f"Indexed {done} articles.")
 
 
 def save_user(email, role, password, name=None):
@@ -112,5 +121,6 @@ def init_app(app):
         create_user_command,
         reset_password_command,
         demo_logins_command,
+        reindex_command,
     ):
         app.cli.add_command(command)

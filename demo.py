@@ -14,7 +14,7 @@ import html
 import random
 from collections import namedtuple
 
-from models import Article, Rubric, Section, SiteSettings, User, database, slugify
+from models import Article, ArticleIndex, Rubric, Section, SiteSettings, User, database, slugify
 from sanitize import clean_html
 
 RANDOM_SEED = 20190721
@@ -852,6 +852,7 @@ def load_demo(article_count=0, progress=None):
         loader = _Loader(rng, sections, rubrics, authors)
         Article.insert_many(loader.seed_rows(), fields=ARTICLE_FIELDS).execute()
         generated = loader.insert_generated(article_count, progress)
+        ArticleIndex.rebuild()
         SiteSettings.bump_content_version()
     return {
         "sections": len(sections),

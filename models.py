@@ -5,6 +5,7 @@ timezone for display.
 """
 
 import datetime as dt
+import json
 import math
 import re
 import secrets
@@ -23,6 +24,9 @@ from peewee import (
     TextField,
     fn,
 )
+from playhouse.sqlite_ext import FTS5Model, RowIDField, SearchField
+
+from sanitize import fold_yo, images_missing_alt, index_text
 
 database = DatabaseProxy()
 
@@ -260,6 +264,70 @@ class SiteSettings(BaseModel):
         return max(filter(None, (self.content_changed_at, self.latest_published)))
 
 
+class Media(BaseModel):
+    """An uploaded image, stored by media.py as `<hash>.<ext>` plus narrower copies.
+
+    One row per distinct file: uploading the same picture again finds this row.
+    `variants` is JSON: [[width, bytes], …] of the narrower copies `<hash>-<width>.<ext>`.
+    """
+
+    CONTENT_TYPES = {
+        "jpg": "image/jpeg", "png": "image/png", "webp": "image/webp", "gif": "image/gif",
+    }  # fmt: skip
+    URL_PREFIX = "/media/"
+
+    hash = CharField(max_length=64, unique=True)  # sha256 of the stored full-width file
+    ext = CharField(max_length=4)  # jpg, png, webp or gif
+    width = IntegerField()
+    height = IntegerField()
+    size = IntegerField()  # bytes of the full-width file
+    variants = TextField(default="[]")
+    alt = TextField(default="")
+    uploaded_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+
+    @property
+    def filename(self):
+        return f"{self.hash}.{self.ext}"
+
+    @property
+    def url(self):
+        return self.URL_PREFIX + self.filename
+
+    @property
+    def content_type(self):
+        return self.CONTENT_TYPES[self.ext]
+
+    @property
+    def renditions(self):
+        """[(width, height, filename, bytes)], narrowest first, the full-width file last."""
+        result = [
+            (w, max(1, round(self.height * w / self.width)), f"{self.hash}-{w}.{self.ext}", size)
+            for w, size in sorted(json.loads(self.variants or "[]"))
+        ]
+        return [*result, (self.width, self.height, self.filename, self.size)]
+
+    @property
+    def widths(self):
+        return [width for width, *_ in self.renditions]
+
+    def rendition(self, max_width):
+        """The widest rendition no wider than `max_width` (else the narrowest one)."""
+        fitting = [r for r in self.renditions if r[0] <= max_width]
+        return fitting[-1] if fitting else self.renditions[0]
+
+    def url_of(self, filename):
+        return self.URL_PREFIX + filename
+
+    @property
+    def srcset(self):
+        return ", ".join(f"{self.url_of(name)} {w}w" for w, _, name, _ in self.renditions)
+
+    @property
+    def has_alt(self):
+        return bool(self.alt.strip())
+
+
 class Article(BaseModel):
     DRAFT, SUBMITTED, PUBLISHED, UNPUBLISHED = "draft", "submitted", "published", "unpublished"
 
@@ -277,6 +345,7 @@ class Article(BaseModel):
     updated_at = DateTimeField(default=utcnow)
     version = IntegerField(default=1)
     deleted_at = DateTimeField(null=True)
+    lead_image = ForeignKeyField(Media, null=True, on_delete="SET NULL")
 
     class Meta:
         # Each public list filters on (its key, status, deleted_at) and orders by
@@ -312,12 +381,13 @@ class Article(BaseModel):
 
     @classmethod
     def with_names(cls, query):
-        """`query` with section, rubric and author joined in, for lists that show them."""
+        """`query` with section, rubric, author and lead image joined in, for lists."""
         return (
-            query.select(cls, Section, Rubric, User)
+            query.select(cls, Section, Rubric, User, Media)
             .join_from(cls, Section)
             .join_from(cls, Rubric)
             .join_from(cls, User)
+            .join_from(cls, Media, JOIN.LEFT_OUTER)
         )
 
     @classmethod
@@ -367,7 +437,7 @@ class Article(BaseModel):
 
     # Authors write; what is published, when, under whose name and whether it is
     # hot are the editors' calls.
-    AUTHOR_FIELDS = ("title", "lead", "body", "section", "rubric")
+    AUTHOR_FIELDS = ("title", "lead", "body", "section", "rubric", "lead_image")
     EDITOR_FIELDS = (*AUTHOR_FIELDS, "hot", "author", "published_at")
 
     STATES = ("draft", "submitted", "scheduled", "published", "unpublished", "trash")
@@ -412,6 +482,7 @@ class Article(BaseModel):
             article = cls.create(
                 title=title, slug=slugify(title), section=section, rubric=rubric, author=author
             )
+            ArticleIndex.store(article)
             Revision.record(article, author, "created")
             SiteSettings.bump_content_version()
         return article
@@ -436,6 +507,7 @@ class Article(BaseModel):
             current.version += 1
             current.updated_at = utcnow()
             current.save()
+            ArticleIndex.store(current)
             Revision.record(current, editor, action)
             SiteSettings.bump_content_version()
         return current
@@ -456,13 +528,31 @@ class Article(BaseModel):
         }[name]
         if name == "schedule" and (publish_at is None or publish_at <= now):
             raise ValueError("Choose a publication time in the future.")
+        if name in ("publish", "schedule"):
+            self.check_alt_text()
         return self.save_changes(changes, base_version, editor, action=name.replace("_", " "))
+
+    def check_alt_text(self):
+        """Refuse (ValueError) while an image of the text or the lead image has no alt text."""
+        missing = images_missing_alt(self.body)
+        if missing:
+            images = "An image" if missing == 1 else f"{missing} images"
+            raise ValueError(
+                f"{images} in the text {'has' if missing == 1 else 'have'} no alt text. "
+                "Describe each image for readers who cannot see it, then publish."
+            )
+        if self.lead_image_id and not Media.get_by_id(self.lead_image_id).has_alt:
+            raise ValueError(
+                "The lead image has no alt text. Describe it for readers who cannot see it, "
+                "then publish."
+            )
 
     @classmethod
     def empty_trash(cls):
         with database.atomic():
             trashed = cls.select(cls.id).where(cls.deleted_at.is_null(False))
             Revision.delete().where(Revision.article.in_(trashed)).execute()
+            ArticleIndex.delete().where(ArticleIndex.rowid.in_(trashed)).execute()
             count = cls.delete().where(cls.deleted_at.is_null(False)).execute()
             SiteSettings.bump_content_version()
         return count
@@ -538,10 +628,11 @@ class Revision(BaseModel):
     status = CharField()
     published_at = DateTimeField(null=True)
     deleted_at = DateTimeField(null=True)
+    lead_image_id = IntegerField(null=True)
 
     SNAPSHOT_FIELDS = (
         "title", "lead", "body", "section_id", "rubric_id", "author_id", "hot", "status",
-        "published_at", "deleted_at",
+        "published_at", "deleted_at", "lead_image_id",
     )  # fmt: skip
 
     class Meta:
@@ -603,7 +694,121 @@ class Revision(BaseModel):
                 changes[name] = getattr(self, f"{name}_id")
             else:
                 kept.append(name)
+        if self.lead_image_id is None or Media.get_or_none(Media.id == self.lead_image_id):
+            changes["lead_image"] = self.lead_image_id
+        else:
+            kept.append("lead image")
         return changes, kept
+
+
+class ArticleIndex(FTS5Model):
+    """Full-text index of every article: the plain text of its title, lead and body.
+
+    Its rowid is the article's id. Searches join it to `Article.visible()`, so drafts,
+    scheduled and trashed articles are indexed but never found by readers, and a
+    scheduled article is found once its time comes without re-indexing.
+    """
+
+    rowid = RowIDField()
+    title = SearchField()
+    lead = SearchField()
+    body = SearchField()
+
+    class Meta:
+        database = database
+        # unicode61 folds case and, with remove_diacritics 2, accents (é = e, ё = е);
+        # the prefix indexes make "word*" searches fast.
+        options = {"tokenize": "unicode61 remove_diacritics 2", "prefix": "2 3"}
+
+    # bm25 weights of title, lead, body: a word in the title counts most.
+    WEIGHTS = (10.0, 4.0, 1.0)
+    HIGHLIGHT = ("\x02", "\x03")  # markers in snippets; the indexed text has no control chars
+
+    @staticmethod
+    def text_of(article):
+        return {
+            "title": index_text(article.title),
+            "lead": index_text(article.lead),
+            "body": index_text(article.body, html=True),
+        }
+
+    @classmethod
+    def store(cls, article):
+        cls.insert(rowid=article.id, **cls.text_of(article)).on_conflict_replace().execute()
+
+    @classmethod
+    def rebuild(cls, progress=None, batch=1000):
+        """Index every article anew, in one transaction."""
+        with database.atomic():
+            cls.delete().execute()
+            total = Article.select().count()
+            last_id, done = 0, 0
+            while True:
+                rows = list(
+                    Article.select(Article.id, Article.title, Article.lead, Article.body)
+                    .where(Article.id > last_id)
+                    .order_by(Article.id)
+                    .limit(batch)
+                )
+                if not rows:
+                    break
+                cls.insert_many([{"rowid": a.id, **cls.text_of(a)} for a in rows]).execute()
+                last_id, done = rows[-1].id, done + len(rows)
+                if progress:
+                    progress(done, total)
+        return done
+
+    MAX_QUERY_LENGTH = 200
+    MAX_TERMS = 12
+
+    @classmethod
+    def parse(cls, text):
+        """(FTS5 expression, note) for what a reader typed, or (None, note).
+
+        Readers type words, "quoted phrases" and word* prefixes. Everything else —
+        operators, parentheses, column filters, NEAR, control characters — is taken
+        as plain text: the expression is built only from quoted word tokens, so no
+        input can be FTS5 syntax.
+        """
+        text = fold_yo(text or "")
+        note = None
+        if len(text) > cls.MAX_QUERY_LENGTH:
+            text = text[: cls.MAX_QUERY_LENGTH]
+            note = f"Only the first {cls.MAX_QUERY_LENGTH} characters were searched."
+        terms = []
+        for phrase, word in re.findall(r'"([^"]*)"|(\w+\*?)', text):
+            if phrase:
+                words = re.findall(r"\w+", phrase)
+                if words:
+                    terms.append('"' + " ".join(words) + '"')
+            elif word:
+                prefix = word.endswith("*")
+                terms.append(f'"{word.rstrip("*")}"' + ("*" if prefix else ""))
+        if len(terms) > cls.MAX_TERMS:
+            terms = terms[: cls.MAX_TERMS]
+            note = f"Only the first {cls.MAX_TERMS} words were searched."
+        return (" ".join(terms) or None), note
+
+    @classmethod
+    def search(cls, match, *conditions):
+        """Visible articles matching the FTS5 expression `match`, best first.
+
+        Relevance is bm25 (title weighted above lead and body), nudged towards recent
+        articles: ten years of age cost as much as one point of bm25.
+        """
+        table = cls._meta.entity
+        score = (
+            fn.bm25(table, *cls.WEIGHTS)
+            + (fn.julianday(utcnow()) - fn.julianday(Article.published_at)) / 3650.0
+        )
+        snippet = fn.snippet(table, -1, *cls.HIGHLIGHT, "…", 24)
+        query = (
+            Article.with_names(Article.visible_where(*conditions))
+            .select_extend(snippet.alias("snippet"))
+            .join_from(Article, cls, on=(cls.rowid == Article.id))
+            .where(cls.match(match))
+        )
+        return query.order_by(score, Article.id.desc())
 
 
 class SlugRedirect(BaseModel):
@@ -652,7 +857,18 @@ class Pagination:
         return self.page <= self.pages
 
 
-MODELS = (User, LoginFailure, Section, Rubric, SiteSettings, Article, Revision, SlugRedirect)
+MODELS = (
+    User,
+    LoginFailure,
+    Section,
+    Rubric,
+    SiteSettings,
+    Media,
+    Article,
+    Revision,
+    SlugRedirect,
+    ArticleIndex,
+)
 
 
 def create_tables():

@@ -55,6 +55,20 @@ def plain_text(markup):
     return " ".join(html.unescape(nh3.clean(spaced, tags=set())).split())
 
 
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def index_text(value, html=False):
+    """Text for the search index: no tags, no control characters (snippets use those)."""
+    text = plain_text(value) if html else " ".join((value or "").split())
+    return fold_yo(CONTROL_CHARACTERS.sub(" ", text))
+
+
+def fold_yo(text):
+    """ё as е: Russian writes either, and the tokenizer does not fold them."""
+    return text.replace("ё", "е").replace("Ё", "Е")
+
+
 def without_images(clean):
     """Sanitized HTML with each image replaced by its alt text, for the text version."""
 
@@ -63,3 +77,12 @@ def without_images(clean):
         return f"[Image: {alt.group(1)}]" if alt and alt.group(1).strip() else ""
 
     return IMAGE_TAG.sub(alt_text, clean)
+
+
+def images_missing_alt(clean):
+    """How many images of sanitized HTML have no alt text, or only blanks."""
+    return sum(
+        1
+        for tag in IMAGE_TAG.findall(clean or "")
+        if not (alt := ALT_ATTRIBUTE.search(tag)) or not html.unescape(alt.group(1)).strip()
+    )

@@ -282,6 +282,12 @@ def pick_urls(base_url):
     urls.append(("site RSS", "/rss.xml"))
     if article:
         urls.append(("article, text version", "/text" + article))
+    # Search: a word in most articles, a word in one, and a phrase.
+    urls += [
+        ("search, common word", "/search?q=government"),
+        ("search, rare word", "/search?q=Khalilzad"),
+        ("search, two-word phrase", "/search?q=%22troop+withdrawal%22"),
+    ]
     return urls, notes
 
 

@@ -12,23 +12,36 @@ import difflib
 import re
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
+from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Regexp, ValidationError
 
+import media
 from blueprints.auth import require_role
 from caching import site_settings
 from forms import Form
 from models import (
     Article,
     EditConflict,
+    Media,
     Pagination,
     Revision,
     Rubric,
     Section,
     User,
+    database,
     slugify,
 )
 from sanitize import clean_html, plain_text
@@ -36,6 +49,7 @@ from sanitize import clean_html, plain_text
 bp = Blueprint("desk", __name__, url_prefix="/desk")
 
 DESK_PAGE_SIZE = 25
+LEAD_IMAGE_CHOICES = 30  # latest uploads offered as lead images
 FIELD_LABELS = {
     "title": "title",
     "lead": "lead",
@@ -45,6 +59,7 @@ FIELD_LABELS = {
     "hot": "hot flag",
     "author": "author",
     "published_at": "publication time",
+    "lead_image": "lead image",
 }
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> sends
 ACTION_LABELS = {
@@ -81,6 +96,16 @@ def to_local_input(value):
     return value.replace(tzinfo=dt.UTC).astimezone(site_zone()).strftime(DATETIME_FORMAT)
 
 
+def optional_id(value):
+    """A row id from a form, or None for "none"; a malformed id fails validation."""
+    if value in (None, ""):
+        return None
+    number = int(value)
+    if not 1 <= number < 2**31:
+        raise ValueError("not a row id")
+    return number
+
+
 class ArticleForm(Form):
     """Every editable field; a single-field save validates just its field."""
 
@@ -95,6 +120,8 @@ class ArticleForm(Form):
     hot = BooleanField("Hot news")
     author = SelectField("Author", coerce=int)
     published_at = StringField("Publication time")
+    lead_image = SelectField("Lead image", coerce=optional_id)
+    lead_image_alt = StringField("Alt text of the lead image", validators=[Length(max=1000)])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -104,6 +131,8 @@ class ArticleForm(Form):
         self.author.choices = [SelectChoice(u.id, u.display_name) for u in staff]
         self.section.validate_choice = self.rubric.validate_choice = False
         self.author.validate_choice = False
+        self.lead_image.choices = lead_image_choices(self.lead_image.data)
+        self.lead_image.validate_choice = False
 
     def validate_title(self, field):
         field.data = " ".join((field.data or "").split())
@@ -121,6 +150,10 @@ class ArticleForm(Form):
     def validate_author(self, field):
         if not User.get_or_none((User.id == field.data) & (User.role != "reader")):
             raise ValidationError("Choose one of the listed authors.")
+
+    def validate_lead_image(self, field):
+        if field.data is not None and not Media.get_or_none(Media.id == field.data):
+            raise ValidationError("Choose one of the uploaded images, or none.")
 
     def validate_published_at(self, field):
         raw = (field.data or "").strip()
@@ -143,6 +176,8 @@ class ArticleForm(Form):
             return " ".join((self.lead.data or "").split())
         if name == "published_at":
             return self.published_at.parsed
+        if name == "lead_image_alt":
+            return " ".join((self.lead_image_alt.data or "").split())
         return self[name].data
 
     @classmethod
@@ -161,7 +196,22 @@ def article_form_data(article):
         "hot": article.hot,
         "author": article.author_id,
         "published_at": to_local_input(article.published_at),
+        "lead_image": article.lead_image_id,
+        "lead_image_alt": article.lead_image.alt if article.lead_image_id else "",
     }
+
+
+def lead_image_choices(current_id):
+    """No image, the current one, and the latest uploads, newest first."""
+    recent = list(Media.select().order_by(Media.id.desc()).limit(LEAD_IMAGE_CHOICES))
+    if current_id and all(m.id != current_id for m in recent):
+        recent.insert(0, Media.get_or_none(Media.id == current_id))
+    choices = [SelectChoice("", "No lead image")]
+    for item in filter(None, recent):
+        label = f"{item.alt or 'No alt text yet'} ({item.width}×{item.height})"
+        kw = {"data-alt": item.alt, "data-src": item.url_of(item.rendition(480)[2])}
+        choices.append(SelectChoice(item.id, label, render_kw=kw))
+    return choices
 
 
 class NewArticleForm(Form):
@@ -287,7 +337,24 @@ def readable(revision, name):
         return (item.name if hasattr(item, "name") else item.display_name) if item else "(deleted)"
     if name in ("published_at", "deleted_at"):
         return to_local_input(value).replace("T", " ") if value else "—"
+    if name == "lead_image_id":
+        image = Media.get_or_none(Media.id == value) if value else None
+        return f"image {value}: {image.alt or '(no alt text)'}" if image else "(none)"
     return str(value)
+
+
+def save_article(article, changes, version, form):
+    """Article.save_changes, and the lead image's alt text when the form sent one.
+
+    The alt text lives on the image (Media), so that it follows the image wherever it
+    is used; it is saved in the same transaction as the article.
+    """
+    with database.atomic("IMMEDIATE"):
+        saved = article.save_changes(changes, version, current_user)
+        if "lead_image" in changes and saved.lead_image_id and "lead_image_alt" in request.form:
+            alt = form.value_of("lead_image_alt")
+            Media.update(alt=alt).where(Media.id == saved.lead_image_id).execute()
+    return saved
 
 
 # --- Dashboard ------------------------------------------------------------------------------
@@ -341,6 +408,22 @@ def new_article():
     return render_template("desk/new.html", form=form), status
 
 
+@bp.post("/media")
+def upload_media():
+    """An image for the body or the lead (multipart: file, alt), as JSON for editor.js."""
+    try:
+        upload = request.files.get("file")
+        alt = request.form.get("alt", "")
+    except RequestEntityTooLarge:
+        limit = media.human_size(current_app.config["MAX_CONTENT_LENGTH"])
+        return {"error": f"The file is larger than {limit}: make it smaller."}, 413
+    try:
+        item, created = media.accept_upload(upload, alt, current_user)
+    except media.Refused as refusal:
+        return {"error": refusal.message}, refusal.status
+    return media.upload_answer(item, " ".join(alt.split())), 201 if created else 200
+
+
 # --- Editing in place -----------------------------------------------------------------------
 
 
@@ -360,10 +443,12 @@ def save_field(article_id, name):
     article = article_for(article_id, name)
     version = base_version()
     form = ArticleForm(formdata=request.form, data=article_form_data(article))
-    if not form[name].validate(form, extra_validators=form_validators(form, name)):
+    names = [name, "lead_image_alt"] if name == "lead_image" else [name]
+    valid = [form[n].validate(form, extra_validators=form_validators(form, n)) for n in names]
+    if not all(valid):
         return field_form(article, name, form, status=422, version=version)
     try:
-        saved = article.save_changes({name: form.value_of(name)}, version, current_user)
+        saved = save_article(article, {name: form.value_of(name)}, version, form)
     except EditConflict as conflict:
         return field_form(conflict.current, name, form, status=409, conflict=conflict)
     return field_view(saved, name, message="Saved.")
@@ -387,8 +472,9 @@ def edit_article(article_id):
     version = base_version()
     form = ArticleForm(formdata=request.form, data=article_form_data(article))
     # Every field is checked, so that all errors show at once.
+    checked = [*fields, "lead_image_alt"] if "lead_image" in fields else fields
     results = [
-        form[name].validate(form, extra_validators=form_validators(form, name)) for name in fields
+        form[name].validate(form, extra_validators=form_validators(form, name)) for name in checked
     ]
     valid = all(results)
     if not valid:
@@ -397,7 +483,7 @@ def edit_article(article_id):
         ), 422
     changes = {name: form.value_of(name) for name in fields}
     try:
-        saved = article.save_changes(changes, version, current_user)
+        saved = save_article(article, changes, version, form)
     except EditConflict as conflict:
         return render_template(
             "desk/edit.html",

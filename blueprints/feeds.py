@@ -1,11 +1,19 @@
-"""What machines read: RSS feeds, the sitemap and robots.txt."""
+"""What machines read: RSS and Atom feeds, the sitemap, robots.txt, and sharing metadata.
+
+Sharing metadata is what a link preview or a search engine reads from a page's
+<head>: canonical URL, Open Graph, Twitter card and JSON-LD. The templates get
+it from `share_meta()` and `news_article_ld()` below.
+"""
 
 import datetime as dt
+from dataclasses import dataclass
 from email.utils import format_datetime
+from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
 from peewee import fn
 
+import media
 from caching import site_settings
 from models import Article, Rubric, Section, User
 
@@ -21,13 +29,25 @@ def xml_response(template, mimetype, **context):
     return response
 
 
-def rss(title, link, articles):
+# Every feed comes in both formats, from the same articles: only template and type differ.
+FEED_FORMATS = {
+    "rss": ("feeds/rss.xml", "application/rss+xml"),
+    "atom": ("feeds/atom.xml", "application/atom+xml"),
+}
+
+
+def feed(feed_format, title, link, articles):
+    template, mimetype = FEED_FORMATS[feed_format]
+    articles = list(articles)
+    updated = max(map(modified_at, articles), default=site_settings().last_modified)
     return xml_response(
-        "feeds/rss.xml",
-        "application/rss+xml",
+        template,
+        mimetype,
         title=title,
         link=link,
-        articles=list(articles),
+        articles=articles,
+        updated=updated,
+        self_url=url_for(request.endpoint, **request.view_args, _external=True),
     )
 
 
@@ -38,16 +58,36 @@ def rfc822(value):
 
 @bp.app_template_filter("w3c")
 def w3c_datetime(value):
-    return value.replace(microsecond=0).isoformat() + "Z"
+    """A naive-UTC datetime as ISO 8601 with Z; None (an unpublished draft) as ""."""
+    return value.replace(microsecond=0).isoformat() + "Z" if value else ""
 
 
-@bp.route("/rss.xml")
-def site_rss():
+@bp.app_template_filter("modified_at")
+def modified_at(article):
+    """When the article last changed for readers: its last save, or its publication if later.
+
+    A scheduled article is saved before it goes live; it must not look modified
+    before it was published.
+    """
+    return max(filter(None, (article.updated_at, article.published_at)))
+
+
+@bp.app_template_filter("tag_uri")
+def tag_uri(article):
+    """A permanent Atom id (RFC 4151): unlike the URL, it survives a new title and slug."""
+    host = urlsplit(request.host_url).hostname
+    return f"tag:{host},{article.created_at:%Y-%m-%d}:articles/{article.id}"
+
+
+@bp.route("/rss.xml", endpoint="site_rss", defaults={"feed_format": "rss"})
+@bp.route("/atom.xml", endpoint="site_atom", defaults={"feed_format": "atom"})
+def site_feed(feed_format):
     articles = Article.listing().limit(FEED_SIZE)
-    return rss(site_settings().name, url_for("public.index", _external=True), articles)
+    link = url_for("public.index", _external=True)
+    return feed(feed_format, site_settings().name, link, articles)
 
 
-def taxonomy_rss(model, field, slug, page_view):
+def taxonomy_feed(feed_format, model, field, slug, page_view):
     item, renamed = model.by_slug(slug)
     if renamed:  # a renamed section or rubric: feed readers follow a 301
         return redirect(url_for(request.endpoint, slug=renamed.slug), 301)
@@ -55,17 +95,19 @@ def taxonomy_rss(model, field, slug, page_view):
         abort(404)
     articles = Article.listing(field == item).limit(FEED_SIZE)
     link = url_for(page_view, slug=item.slug, _external=True)
-    return rss(f"{site_settings().name}: {item.name}", link, articles)
+    return feed(feed_format, f"{site_settings().name}: {item.name}", link, articles)
 
 
-@bp.route("/section/<slug>/rss.xml")
-def section_rss(slug):
-    return taxonomy_rss(Section, Article.section, slug, "public.section")
+@bp.route("/section/<slug>/rss.xml", endpoint="section_rss", defaults={"feed_format": "rss"})
+@bp.route("/section/<slug>/atom.xml", endpoint="section_atom", defaults={"feed_format": "atom"})
+def section_feed(slug, feed_format):
+    return taxonomy_feed(feed_format, Section, Article.section, slug, "public.section")
 
 
-@bp.route("/rubric/<slug>/rss.xml")
-def rubric_rss(slug):
-    return taxonomy_rss(Rubric, Article.rubric, slug, "public.rubric")
+@bp.route("/rubric/<slug>/rss.xml", endpoint="rubric_rss", defaults={"feed_format": "rss"})
+@bp.route("/rubric/<slug>/atom.xml", endpoint="rubric_atom", defaults={"feed_format": "atom"})
+def rubric_feed(slug, feed_format):
+    return taxonomy_feed(feed_format, Rubric, Article.rubric, slug, "public.rubric")
 
 
 def latest_by(field):
@@ -135,3 +177,126 @@ def robots():
     response = make_response(render_template("feeds/robots.txt"))
     response.mimetype = "text/plain"
     return response
+
+
+# --- Sharing metadata: canonical URL, Open Graph, Twitter card, JSON-LD ----------------------
+
+LOGO = "logo.png"  # the site's mark: the share image of pages without one, the publisher logo
+LOGO_SIZE = 512
+SHARE_IMAGE_WIDTH = 1600  # the lead image's copy in cards, as in the feeds' enclosures
+
+
+def logo_url():
+    return url_for("static", filename=LOGO, _external=True)
+
+
+def article_url(article):
+    """The canonical, absolute URL of an article: the full version, never text or print."""
+    return url_for("public.article", article_id=article.id, slug=article.slug, _external=True)
+
+
+@dataclass
+class ShareImage:
+    url: str  # absolute
+    alt: str
+    width: int
+    height: int
+    own: bool  # the page's own picture, not the site's logo: worth a large card
+
+
+def share_image(article=None):
+    """The picture of a shared link: the article's lead image, else the site's logo."""
+    image = article.lead_image if article is not None and article.lead_image_id else None
+    if image is None:
+        return ShareImage(logo_url(), site_settings().name, LOGO_SIZE, LOGO_SIZE, own=False)
+    width, height, _, _ = image.rendition(SHARE_IMAGE_WIDTH)
+    return ShareImage(
+        media.share_url(image, SHARE_IMAGE_WIDTH), image.alt or article.title, width, height, True
+    )
+
+
+@bp.app_template_global()
+def share_image_url(article=None):
+    """Absolute URL of the picture of a shared link (see share_image)."""
+    return share_image(article).url
+
+
+@dataclass
+class ShareMeta:
+    """What a page tells link previews and search engines about itself."""
+
+    url: str  # canonical: the full version's absolute URL
+    title: str
+    description: str
+    image: ShareImage
+    article: Article | None = None
+
+
+@bp.app_template_global()
+def share_meta(article=None, taxonomy=None, kind=None, author=None, page=1):
+    """Sharing metadata of an article, a section or rubric (`kind`) page, an author
+    page or, with no argument, the main page. `page` is the list's page number."""
+    site = site_settings()
+    if article is not None:
+        return ShareMeta(
+            url=article_url(article),
+            title=article.title,
+            description=article.lead or article.title,
+            image=share_image(article),
+            article=article,
+        )
+    paged = {"page": page} if page > 1 else {}
+    if taxonomy is not None:
+        url = url_for(f"public.{kind}", slug=taxonomy.slug, **paged, _external=True)
+        title = taxonomy.name
+        description = f"Articles in the {taxonomy.name} {kind} of {site.name}."
+    elif author is not None:
+        url = url_for("public.author", slug=author.slug, **paged, _external=True)
+        title = author.display_name
+        description = f"Articles by {author.display_name} in {site.name}."
+    else:
+        url = url_for("public.index", _external=True)
+        title = site.name
+        description = site.tagline or f"The latest articles from {site.name}."
+    return ShareMeta(
+        url=url,
+        title=f"{title}, page {page}" if paged else title,
+        description=description,
+        image=share_image(),
+    )
+
+
+@bp.app_template_global()
+def news_article_ld(article):
+    """The schema.org NewsArticle of an article page, for `|tojson` in a JSON-LD block."""
+    site = site_settings()
+    data = {
+        "@context": "https://schema.org",
+        "@type": "NewsArticle",
+        "headline": article.title,
+        "description": article.lead or article.title,
+        "datePublished": w3c_datetime(article.published_at),
+        "dateModified": w3c_datetime(modified_at(article)),
+        "author": {
+            "@type": "Person",
+            "name": article.author.display_name,
+            "url": url_for("public.author", slug=article.author.slug, _external=True),
+        },
+        "publisher": {
+            "@type": "Organization",
+            "name": site.name,
+            "url": url_for("public.index", _external=True),
+            "logo": {
+                "@type": "ImageObject",
+                "url": logo_url(),
+                "width": LOGO_SIZE,
+                "height": LOGO_SIZE,
+            },
+        },
+        "image": [share_image_url(article)],
+        "mainEntityOfPage": article_url(article),
+        "articleSection": article.section.name,
+    }
+    if not article.published_at:  # a draft, seen by staff
+        del data["datePublished"]
+    return data

@@ -4,14 +4,16 @@ Registered twice: at / for the full site and, named "text", at /text for the
 text version. The views are the same; templates pick the layout.
 """
 
+import datetime as dt
 import re
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user
+from markupsafe import Markup, escape
 
 from caching import site_settings
-from models import SIDEBAR_SIZE, Article, Rubric, Section, User
+from models import SIDEBAR_SIZE, Article, ArticleIndex, Pagination, Rubric, Section, User
 from sanitize import without_images
 
 bp = Blueprint("public", __name__)
@@ -60,17 +62,31 @@ def layout_context():
         "layout": "text/base.html" if text else "base.html",
         "page_url": page_url,
         "section_page_holding": section_page_holding,
+        "url_with_page": url_with_page,
         "other_version_url": other_version_url,
         # Called by the layout only when it shows them.
         "hot_news": Article.hot_news,
         "sidebar_lists": Section.sidebar_lists,
         "sections": Section.ordered,
+        "rubrics": Rubric.ordered,
     }
 
 
 def section_page_holding(sidebar_page):
     """The section page that shows the titles of this page of its sidebar list."""
     return (sidebar_page - 1) * SIDEBAR_SIZE // PAGE_SIZE + 1
+
+
+def url_with_page(number):
+    """This page's URL with ?page=number, keeping the other query parameters."""
+    view_args = request.view_args or {}
+    args = {
+        key: value
+        for key, value in request.args.items()
+        if not key.startswith("_") and key not in view_args
+    }
+    args["page"] = number
+    return url_for(request.endpoint, **view_args, **args)
 
 
 def page_number():
@@ -154,6 +170,61 @@ def article(article_id, slug=None):
 def print_article(article_id, slug):
     article = visible_article(article_id, slug, "print_article")
     return render_template("public/print.html", article=article)
+
+
+def search_filters():
+    """(peewee conditions, notes) from the search form's section, rubric and dates."""
+    conditions, notes = [], []
+    for name, model, field in (
+        ("section", Section, Article.section),
+        ("rubric", Rubric, Article.rubric),
+    ):
+        slug = request.args.get(name)
+        if slug:
+            item = model.get_or_none(model.slug == slug)
+            if item:
+                conditions.append(field == item)
+            else:
+                notes.append(f"There is no {name} “{slug}”; searched them all.")
+    zone = ZoneInfo(site_settings().timezone)
+    for name, compare, extra in (("from", "__ge__", 0), ("to", "__lt__", 1)):
+        raw = request.args.get(name)
+        if not raw:
+            continue
+        try:
+            day = dt.date.fromisoformat(raw) + dt.timedelta(days=extra)
+        except ValueError:
+            notes.append(f"“{raw}” is not a date like 2019-07-21; that limit was left out.")
+            continue
+        start = dt.datetime.combine(day, dt.time(), zone).astimezone(dt.UTC).replace(tzinfo=None)
+        conditions.append(getattr(Article.published_at, compare)(start))
+    return conditions, notes
+
+
+@bp.route("/search")
+def search():
+    text = request.args.get("q", "")
+    match, note = ArticleIndex.parse(text)
+    conditions, notes = search_filters()
+    notes = [note, *notes] if note else notes
+    results = None
+    if match:
+        query = ArticleIndex.search(match, *conditions)
+        number = page_number()
+        results = Pagination(query.paginate(number, PAGE_SIZE), query.count(), number, PAGE_SIZE)
+        if number > 1 and not results.exists:
+            abort(404)
+    return render_template(
+        "public/search.html", text=text, results=results, notes=notes, searched=bool(match)
+    )
+
+
+@bp.app_template_filter("highlight")
+def highlight(snippet):
+    """A search snippet as HTML: its text escaped, the matched words in <mark>."""
+    start, end = ArticleIndex.HIGHLIGHT
+    escaped = str(escape(snippet or ""))
+    return Markup(escaped.replace(start, "<mark>").replace(end, "</mark>"))
 
 
 @bp.route("/authors/<slug>")

@@ -69,7 +69,10 @@ def make_app(database_path, **config):
     # Imported here, not at the top: while the app is broken, tests of the tools still run.
     from app import create_app
 
-    app = create_app({"DATABASE_URL": f"sqlite:///{database_path}", **config})
+    media_root = str(database_path.parent / "media")  # uploads beside the test's database
+    app = create_app(
+        {"DATABASE_URL": f"sqlite:///{database_path}", "MEDIA_ROOT": media_root, **config}
+    )
     with app.app_context():
         models.create_tables()
     return app

@@ -7,7 +7,7 @@ fixture's, or the live server's in a test that uses `live_server`.
 import datetime as dt
 import itertools
 
-from models import Article, Rubric, Section, SiteSettings, User, slugify, utcnow
+from models import Article, ArticleIndex, Rubric, Section, SiteSettings, User, slugify, utcnow
 
 _serial = itertools.count(1)
 
@@ -50,6 +50,7 @@ def make_article(**fields):
         if field not in values:
             values[field] = make()
     article = Article.create(**values)
+    ArticleIndex.store(article)  # as every save does
     # Public pages are cached by the content version: readers must see the new row.
     SiteSettings.bump_content_version()
     return article

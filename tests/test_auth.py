@@ -88,7 +88,7 @@ def text(response):
 
 def header(response):
     """The header's account links, as HTML."""
-    match = re.search(r'<span class="account">(.*?)</span>', text(response), re.S)
+    match = re.search(r'<div class="account">(.*?)</div>', text(response), re.S)
     assert match, "the page has no account links"
     return match.group(1)
 

@@ -29,6 +29,7 @@ PUBLIC_ENDPOINTS = {
     "static",
     "favicon",
     "healthz",
+    "media_file",  # uploaded images: public once stored (media.py)
     "auth.login",
     "auth.register",
     "auth.logout",
@@ -155,7 +156,9 @@ class PageParser(HTMLParser):
                 value or ""
             ).strip().lower().startswith("javascript:"):
                 self.problems.append(f"<{tag} {name}={value!r}>: javascript: URL")
-        if tag == "script":
+        if tag == "script" and attributes.get("type") == "application/ld+json":
+            pass  # a JSON-LD data block: never run, so the CSP's script-src does not apply
+        elif tag == "script":
             if not attributes.get("src"):
                 self.problems.append("<script> without src: inline script")
             self._in_inline_script = True

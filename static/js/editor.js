@@ -2,6 +2,8 @@
 // htmx swaps a field's view for its form (partials/field_form.html) and back.
 // This script adds what a browser must do itself:
 //   - a small rich-text editor for the body, with paste cleaned of styles and scripts;
+//   - images (toolbar button, drag-and-drop, paste) uploaded to the server, which checks
+//     and stores them, then inserted as <img src alt>; the lead-image field's upload;
 //   - Escape cancels, Enter saves (Ctrl/Cmd+Enter in the body);
 //   - an unsaved copy of every open editor in localStorage, offered back after a
 //     closed tab, a crash or a lost connection, and dropped once the save succeeds;
@@ -104,6 +106,112 @@
     }
   }
 
+  // --- Images: ask for alt text, upload, insert <img src alt> where the caret was ---
+
+  function csrfToken() {
+    const meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.content : "";
+  }
+
+  function imageFiles(transfer) {
+    return [...((transfer && transfer.files) || [])].filter((file) => file.type.startsWith("image/"));
+  }
+
+  function textIn(html) {
+    const template = document.createElement("template");
+    template.innerHTML = html;
+    return template.content.textContent.trim();
+  }
+
+  function caretRange(surface) {
+    const selection = window.getSelection();
+    if (!selection.rangeCount || !surface.contains(selection.anchorNode)) return null;
+    return selection.getRangeAt(0).cloneRange();
+  }
+
+  function restoreCaret(range) {
+    if (!range) return;
+    const selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+  }
+
+  // The server checks the file by its content and answers JSON: {url, width, height,
+  // alt, srcset, id}, or {error} with a message for people.
+  async function uploadImage(form, file, alt) {
+    const body = new FormData();
+    body.append("file", file, file.name || "image");
+    body.append("alt", alt);
+    let response;
+    try {
+      response = await fetch(form.dataset.upload, {
+        method: "POST",
+        body,
+        credentials: "same-origin",
+        headers: { "X-CSRFToken": csrfToken(), Accept: "application/json" },
+      });
+    } catch (error) {
+      throw new Error("the connection failed. Try again.");
+    }
+    let answer = null;
+    try {
+      answer = await response.json();
+    } catch (error) {
+      /* not JSON: the status says it */
+    }
+    if (!response.ok || !answer || !answer.url) {
+      throw new Error((answer && answer.error) || `the server answered ${response.status}.`);
+    }
+    return answer;
+  }
+
+  async function addImages(surface, files, range) {
+    const form = surface.closest("form");
+    if (!form || !form.dataset.upload) return;
+    for (const file of files) {
+      const named = file.name && file.name !== "image.png" ? ` “${file.name}”` : "";
+      const alt = window.prompt(
+        `Describe the image${named} for readers who cannot see it (alt text; needed before publishing):`, "");
+      if (alt === null) {
+        setStatus(form, "Image not added.");
+        continue;
+      }
+      setStatus(form, "Uploading the image…");
+      try {
+        const image = await uploadImage(form, file, alt.trim());
+        const element = document.createElement("img");
+        element.setAttribute("src", image.url);
+        element.setAttribute("alt", alt.trim());
+        restoreCaret(range);
+        insertAtCaret(surface, element.outerHTML);
+        range = caretRange(surface);
+        surface.dispatchEvent(new Event("input", { bubbles: true }));
+        setStatus(form, alt.trim() ? "Image added." : "Image added without alt text: describe it before publishing.");
+      } catch (error) {
+        setStatus(form, `Image not added: ${error.message}`);
+      }
+    }
+  }
+
+  function addImagePicker(surface) {
+    const picker = document.createElement("input");
+    picker.type = "file";
+    picker.accept = "image/jpeg,image/png,image/webp,image/gif";
+    picker.multiple = true;
+    picker.hidden = true;
+    let range = null;
+    picker.addEventListener("change", () => {
+      const files = [...picker.files];
+      picker.value = "";
+      addImages(surface, files, range);
+    });
+    surface.pickImage = () => {
+      range = caretRange(surface);
+      picker.click();
+    };
+    return picker;
+  }
+
   const TOOLBAR = [
     ["Paragraph", "P", () => document.execCommand("formatBlock", false, "p")],
     ["Heading", "H", () => document.execCommand("formatBlock", false, "h2")],
@@ -118,6 +226,7 @@
     ["Bulleted list", "•", () => document.execCommand("insertUnorderedList")],
     ["Numbered list", "1.", () => document.execCommand("insertOrderedList")],
     ["Quote", "“”", () => document.execCommand("formatBlock", false, "blockquote")],
+    ["Image", "Image", (surface) => surface.pickImage()],
   ];
 
   function makeRichEditor(textarea) {
@@ -143,7 +252,7 @@
       button.addEventListener("mousedown", (event) => event.preventDefault()); // keep the selection
       button.addEventListener("click", () => {
         surface.focus();
-        command();
+        command(surface);
         sync();
       });
       toolbar.appendChild(button);
@@ -158,11 +267,29 @@
       if (!data) return;
       event.preventDefault();
       const html = data.getData("text/html");
-      insertAtCaret(surface, html ? cleanHtml(html) : textToHtml(data.getData("text/plain")));
+      const cleaned = html ? cleanHtml(html) : "";
+      // A copied picture comes as a file; a word processor's text may bring a picture of
+      // itself along: text wins, and its images are dropped like every pasted <img>.
+      const images = imageFiles(data);
+      if (images.length && !textIn(cleaned)) {
+        addImages(surface, images, caretRange(surface));
+        return;
+      }
+      insertAtCaret(surface, html ? cleaned : textToHtml(data.getData("text/plain")));
       sync();
     });
+    surface.addEventListener("dragover", (event) => {
+      if (event.dataTransfer && [...event.dataTransfer.types].includes("Files")) event.preventDefault();
+    });
     surface.addEventListener("drop", (event) => {
-      // Dropped files are for the image upload; dropped markup is cleaned like a paste.
+      // Dropped image files are uploaded; dropped markup is cleaned like a paste.
+      const images = imageFiles(event.dataTransfer);
+      if (images.length) {
+        event.preventDefault();
+        const range = document.caretRangeFromPoint && document.caretRangeFromPoint(event.clientX, event.clientY);
+        addImages(surface, images, range && surface.contains(range.startContainer) ? range : caretRange(surface));
+        return;
+      }
       const html = event.dataTransfer && event.dataTransfer.getData("text/html");
       if (!html) return;
       event.preventDefault();
@@ -170,7 +297,7 @@
       sync();
     });
     textarea.hidden = true;
-    wrapper.append(toolbar, surface);
+    wrapper.append(toolbar, surface, addImagePicker(surface));
     textarea.after(wrapper);
     textarea.richSurface = surface;
     return surface;
@@ -265,12 +392,48 @@
     if (status) status.textContent = message;
   }
 
+  // The lead-image field: choosing an upload shows its alt text; a new file is uploaded
+  // at once and chosen. Saving the field sets it, as every field saves.
+  function setUpLeadImage(form) {
+    const select = form.querySelector('select[name="lead_image"]');
+    const alt = form.querySelector('input[name="lead_image_alt"]');
+    const file = form.querySelector("input.image-file");
+    if (!select || !alt || !file) return;
+    select.addEventListener("change", () => {
+      const option = select.selectedOptions[0];
+      alt.value = (option && option.dataset.alt) || "";
+    });
+    file.addEventListener("change", async () => {
+      const chosen = file.files[0];
+      if (!chosen) return;
+      setStatus(form, "Uploading the image…");
+      try {
+        const image = await uploadImage(form, chosen, alt.value.trim());
+        let option = [...select.options].find((each) => each.value === String(image.id));
+        if (!option) {
+          const label = `${image.alt || "New image"} (${image.width}×${image.height})`;
+          option = new Option(label, String(image.id));
+          select.add(option, 1);
+        }
+        option.dataset.alt = image.alt;
+        select.value = String(image.id);
+        if (!alt.value.trim()) alt.value = image.alt;
+        select.dispatchEvent(new Event("input", { bubbles: true }));
+        setStatus(form, "Uploaded. Save to make it the lead image.");
+      } catch (error) {
+        setStatus(form, `Not uploaded: ${error.message}`);
+      }
+      file.value = "";
+    });
+  }
+
   function setUpEditor(form) {
     if (form.dataset.ready) return;
     form.dataset.ready = "1";
     const input = fieldInput(form);
     if (!input) return;
     const surface = input.dataset.rich ? makeRichEditor(input) : null;
+    if (form.dataset.field === "lead_image") setUpLeadImage(form);
     // A conflict or an error answer carries the typed text: keep the local copy current.
     if (form.querySelector(".conflict, .errors")) saveCopy(form);
     else offerCopy(form);

@@ -119,7 +119,7 @@ def test_editor_edits_title_and_body_in_place(
     open_editor(page, "body", "text")
     surface = page.locator("#field-body .rich-surface")
     expect(surface).to_be_visible()
-    expect(page.locator("#field-body .rich-toolbar button")).to_have_count(8)
+    expect(page.locator("#field-body .rich-toolbar button")).to_have_count(9)
     surface.click()
     page.keyboard.press("Control+End")
     page.keyboard.type(" Typed here.")
