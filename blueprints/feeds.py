@@ -133,12 +133,12 @@ def list_pages():
 def article_urls(chunk):
     query = (
         Article.visible()
-        .select(Article.id, Article.slug, Article.updated_at)
+        .select(Article.id, Article.slug, Article.updated_at, Article.published_at)
         .order_by(Article.id)
         .paginate(chunk, SITEMAP_CHUNK)
     )
     return [
-        (url_for("public.article", article_id=a.id, slug=a.slug, _external=True), a.updated_at)
+        (url_for("public.article", article_id=a.id, slug=a.slug, _external=True), modified_at(a))
         for a in query
     ]
 
