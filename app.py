@@ -44,6 +44,8 @@ def create_app(test_config=None):
         DATABASE_URL=os.environ.get(
             "DATABASE_URL", "sqlite:///" + os.path.join(app.instance_path, "newsdesk.db")
         ),
+        # Rendered public pages kept per worker process; 0 turns the page cache off.
+        PAGE_CACHE_BYTES=int(os.environ.get("PAGE_CACHE_MB", 64)) * 1024 * 1024,
         MAX_CONTENT_LENGTH=int(os.environ.get("MAX_CONTENT_LENGTH", 16 * 1024 * 1024)),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",

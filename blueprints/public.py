@@ -12,7 +12,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup, escape
 
-from caching import site_settings
+from caching import per_version, site_settings
 from models import SIDEBAR_SIZE, Article, ArticleIndex, Pagination, Rubric, Section, User
 from sanitize import without_images
 
@@ -64,11 +64,11 @@ def layout_context():
         "section_page_holding": section_page_holding,
         "url_with_page": url_with_page,
         "other_version_url": other_version_url,
-        # Called by the layout only when it shows them.
-        "hot_news": Article.hot_news,
-        "sidebar_lists": Section.sidebar_lists,
-        "sections": Section.ordered,
-        "rubrics": Rubric.ordered,
+        # Called by the layout only when it shows them; computed once per content version.
+        "hot_news": lambda: per_version("hot_news", lambda: list(Article.hot_news())),
+        "sidebar_lists": lambda: per_version("sidebar_lists", Section.sidebar_lists),
+        "sections": lambda: per_version("sections", lambda: list(Section.ordered())),
+        "rubrics": lambda: per_version("rubrics", lambda: list(Rubric.ordered())),
     }
 
 
