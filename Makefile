@@ -38,14 +38,10 @@ test: venv node_modules/.package-lock.json
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Production: two workers per core unless WORKERS says otherwise.
+# Production: gunicorn.conf.py reads BIND and WORKERS and refuses a missing SECRET_KEY.
 serve: venv
-	@test -n "$$SECRET_KEY" || { echo "make serve: SECRET_KEY is not set. Set it to a long" \
-		"random string, e.g. export SECRET_KEY=\$$(python3 -c 'import secrets;" \
-		"print(secrets.token_hex(32))')" >&2; exit 1; }
 	$(BIN)/flask --app app init-db
-	$(BIN)/gunicorn "app:create_app()" --bind $${BIND:-127.0.0.1:8000} \
-		--workers $${WORKERS:-$$(( $$(nproc) * 2 ))} --access-logfile -
+	$(BIN)/gunicorn "app:create_app()"
 
 bench: venv
 	$(BIN)/python bench/load.py

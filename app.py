@@ -7,6 +7,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from htmx_flask import Htmx
 from peewee import DatabaseError
 from playhouse.db_url import connect
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 import caching
@@ -64,6 +65,11 @@ def create_app(test_config=None):
     )
     if test_config is not None:
         app.config.update(test_config)
+    proxies = int(os.environ.get("PROXY_FIX", 0))
+    if proxies:
+        # Behind nginx: trust that many proxies for the client address, scheme and host,
+        # so absolute URLs (feeds, canonical links) and Secure cookies come out right.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
 
     app.url_map.converters["id"] = IdConverter
     app.jinja_env.trim_blocks = app.jinja_env.lstrip_blocks = True

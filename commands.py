@@ -3,6 +3,7 @@
 import os
 import re
 import secrets
+import sqlite3
 
 import click
 from flask import current_app
@@ -53,6 +54,79 @@ def reindex_command():
     with click.progressbar(length=total, label="Indexing articles") as bar:
         done = ArticleIndex.rebuild(progress=lambda done, total: bar.update(done - bar.pos))
     click.echo(f"Indexed {done} articles.")
+
+
+def sqlite_path():
+    url = current_app.config["DATABASE_URL"]
+    if not url.startswith("sqlite"):
+        raise click.ClickException("backup and restore work on SQLite databases only.")
+    return database.database
+
+
+def integrity_problems(connection):
+    """What is wrong with a Newsdesk database file: [] when it is sound."""
+    try:
+        rows = connection.execute("PRAGMA integrity_check").fetchall()
+        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
+    except sqlite3.DatabaseError as error:
+        return [str(error)]
+    if rows != [("ok",)]:
+        return [row[0] for row in rows]
+    missing = {"article", "sitesettings", "user"} - tables
+    return [f"not a Newsdesk database (no {', '.join(sorted(missing))} table)"] if missing else []
+
+
+@click.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True))
+def backup_command(path):
+    """Copy the live database to PATH, consistently, while the site runs.
+
+    SQLite's online backup API copies a single snapshot: writers go on, and the
+    copy has every save that was committed when it started. The copy is written
+    beside PATH and renamed into place once checked, so PATH is never half written.
+    """
+    sqlite_path()
+    partial = f"{path}.partial"
+    try:
+        if os.path.exists(partial):
+            os.remove(partial)
+        target = sqlite3.connect(partial)
+    except (OSError, sqlite3.Error) as error:
+        raise click.ClickException(f"cannot write {path}: {error}") from None
+    try:
+        database.connection().backup(target)
+        problems = integrity_problems(target)
+    finally:
+        target.close()
+    if problems:
+        os.remove(partial)
+        raise click.ClickException("the copy failed its integrity check: " + "; ".join(problems))
+    os.replace(partial, path)
+    click.echo(f"Backed up to {path} ({os.path.getsize(path):,} bytes, integrity ok).")
+
+
+@click.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def restore_command(path, yes):
+    """Replace the site's content with the backup at PATH.
+
+    The backup is checked first; then SQLite's backup API copies it over the live
+    database in one step, so readers see the old site or the restored one, never
+    a mixture. Stop the editors first: saves made after the backup are lost.
+    """
+    sqlite_path()
+    source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        problems = integrity_problems(source)
+        if problems:
+            raise click.ClickException(f"{path} is damaged: " + "; ".join(problems))
+        if not yes:
+            click.confirm("Replace every article, user and setting with the backup?", abort=True)
+        source.backup(database.connection())
+    finally:
+        source.close()
+    click.echo(f"Restored from {path}.")
 
 
 def save_user(email, role, password, name=None):
@@ -122,5 +196,7 @@ def init_app(app):
         reset_password_command,
         demo_logins_command,
         reindex_command,
+        backup_command,
+        restore_command,
     ):
         app.cli.add_command(command)

@@ -42,6 +42,16 @@ SQLITE_PRAGMAS = {
 }
 
 
+def write_transaction():
+    """A transaction that takes the write lock at once (SQLite's BEGIN IMMEDIATE).
+
+    For every read-then-write: with a deferred transaction, two writers that both
+    read first can deadlock on the upgrade, and one fails with "database is locked"
+    instead of waiting its turn.
+    """
+    return database.atomic("IMMEDIATE")
+
+
 def utcnow():
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
@@ -183,12 +193,12 @@ class Taxonomy(BaseModel):
 
     def move(self, offset):
         """Swap places with the neighbour above (-1) or below (+1)."""
-        siblings = list(type(self).ordered())
-        index = next(i for i, item in enumerate(siblings) if item.id == self.id)
-        other = index + offset
-        if not 0 <= other < len(siblings):
-            return
-        with database.atomic():
+        with write_transaction():
+            siblings = list(type(self).ordered())
+            index = next(i for i, item in enumerate(siblings) if item.id == self.id)
+            other = index + offset
+            if not 0 <= other < len(siblings):
+                return
             for position, item in enumerate(siblings):
                 item.position = position
             siblings[index].position, siblings[other].position = other, index
@@ -495,7 +505,7 @@ class Article(BaseModel):
         write lock from the start so the version check and the write cannot interleave
         with another save.
         """
-        with database.atomic("IMMEDIATE"):
+        with write_transaction():
             current = Article.get_by_id(self.id)
             if current.version != base_version:
                 raise EditConflict(current, Revision.since(current, base_version))

@@ -85,13 +85,16 @@ class Result:
 # --- The database -------------------------------------------------------------------------
 
 
+BENCH_SECRET = "bench-only-secret-key-0123456789"  # gunicorn.conf.py refuses short keys
+
+
 def database_url(path):
     return "sqlite:///" + str(path.resolve())  # an absolute path gives sqlite:////...
 
 
 def flask(args, db_path):
     """Run `python -m flask --app app ARGS` on this database, output shown as it comes."""
-    env = {**os.environ, "DATABASE_URL": database_url(db_path), "SECRET_KEY": "bench"}
+    env = {**os.environ, "DATABASE_URL": database_url(db_path), "SECRET_KEY": BENCH_SECRET}
     command = [sys.executable, "-m", "flask", "--app", "app", *args]
     subprocess.run(command, cwd=REPO, env=env, check=True, timeout=BUILD_TIMEOUT)
 
@@ -175,7 +178,7 @@ def http_get(url):
 
 
 def start_gunicorn(db_path, port):
-    env = {**os.environ, "SECRET_KEY": "bench", "DATABASE_URL": database_url(db_path)}
+    env = {**os.environ, "SECRET_KEY": BENCH_SECRET, "DATABASE_URL": database_url(db_path)}
     app, bind = "app:create_app()", f"{HOST}:{port}"
     command = [sys.executable, "-m", "gunicorn", app, "--workers", str(WORKERS), "--bind", bind]
     # Its own session: Ctrl-C reaches only this script, which then stops gunicorn in order,

@@ -9,7 +9,7 @@ from wtforms.validators import DataRequired, Length, ValidationError
 
 from blueprints.auth import require_role, reset_link
 from forms import Form
-from models import Pagination, SiteSettings, User, database
+from models import Pagination, SiteSettings, User, database, write_transaction
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -83,7 +83,7 @@ def change_role(user_id):
     form = RoleForm()
     if not form.validate_on_submit():
         return user_row_response(user, "Choose one of the listed roles.", status=422)
-    with database.atomic():
+    with write_transaction():
         if would_remove_last_admin(user, role=form.role.data):
             return user_row_response(user, "The last admin cannot stop being admin.", status=409)
         user.role = form.role.data
@@ -95,7 +95,7 @@ def change_role(user_id):
 def set_active(user_id):
     user = target_user(user_id)
     active = request.form.get("active") == "1"
-    with database.atomic():
+    with write_transaction():
         if would_remove_last_admin(user, active=active):
             return user_row_response(user, "The last admin cannot be deactivated.", status=409)
         user.active = active
