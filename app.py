@@ -2,6 +2,7 @@
 
 import os
 
+import click
 from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from htmx_flask import Htmx
@@ -13,6 +14,7 @@ from werkzeug.routing import IntegerConverter
 import caching
 import commands
 import media
+import migrations
 from blueprints import admin, auth, desk, feeds, public
 from caching import READER_BLUEPRINTS
 from models import SQLITE_PRAGMAS, SiteSettings, database
@@ -94,6 +96,27 @@ def init_database(app):
     url = app.config["DATABASE_URL"]
     options = {"pragmas": SQLITE_PRAGMAS} if url.startswith("sqlite") else {}
     database.initialize(connect(url, **options))
+
+    # Never serve a database whose schema this code does not know. A server refuses
+    # to start; `flask` commands (migrate among them) check for themselves.
+    if click.get_current_context(silent=True) is None:
+        with database.connection_context():
+            problem = migrations.schema_problem()
+        if problem:
+            raise RuntimeError(problem)
+
+    @app.before_request
+    def refuse_unknown_schema():
+        # Once per process, for servers started from a command (`flask run`).
+        if app.extensions.get("schema_checked"):
+            return None
+        problem = migrations.schema_problem()
+        if problem:
+            return render_template(
+                "errors/error.html", title="Upgrade needed", message=problem
+            ), 503
+        app.extensions["schema_checked"] = True
+        return None
 
     # Peewee connects on a request's first query; static files never open one.
     @app.teardown_appcontext

@@ -9,6 +9,7 @@ import click
 from flask import current_app
 
 import demo
+import migrations
 from blueprints.auth import reset_link
 from forms import EMAIL_PATTERN
 from models import Article, ArticleIndex, User, create_tables, database
@@ -20,11 +21,31 @@ DEMO_STAFF = (
 )
 
 
+def prepare_database():
+    """Create any missing tables, unless the database first needs `migrate`."""
+    problem = migrations.schema_problem()
+    if problem:
+        raise click.ClickException(problem)
+    create_tables()
+
+
 @click.command("init-db")
 def init_db_command():
     """Create the tables (safe to run twice)."""
-    create_tables()
-    click.echo("Database ready.")
+    prepare_database()
+    click.echo(f"Database ready (schema version {migrations.LATEST}).")
+
+
+@click.command("migrate")
+def migrate_command():
+    """Bring the database's schema up to this release's, in one transaction."""
+    if migrations.current_version() is None:
+        raise click.ClickException("The database is empty: run init-db to create it.")
+    applied = migrations.migrate()
+    if applied:
+        click.echo(f"Upgraded the schema to version {applied[-1]} (steps {applied}).")
+    else:
+        click.echo(f"The schema is up to date (version {migrations.LATEST}).")
 
 
 @click.command("seed-demo")
@@ -33,7 +54,7 @@ def seed_demo_command(articles):
     """Load the seed page's article and sidebar titles, plus N generated articles."""
     if articles < 0:
         raise click.BadParameter("must be 0 or more", param_hint="--articles")
-    create_tables()
+    prepare_database()
     existing = Article.select().count()
     if existing:
         click.echo(f"The database already has {existing} articles; demo content not loaded.")
@@ -158,7 +179,7 @@ def create_user_command(email, role, name, password):
     problem = password_problem(password, email, name)
     if problem:
         raise click.BadParameter(problem, param_hint="--password")
-    create_tables()
+    prepare_database()
     existed = User.by_email(email) is not None
     with database.atomic():
         user = save_user(email, role, password, name)
@@ -180,7 +201,7 @@ def reset_password_command(email):
 @click.command("demo-logins")
 def demo_logins_command():
     """(Re)create the demo admin and editor with fresh passwords, and print them."""
-    create_tables()
+    prepare_database()
     for email, role, name in DEMO_STAFF:
         password = secrets.token_urlsafe(12)
         with database.atomic():
@@ -191,6 +212,7 @@ def demo_logins_command():
 def init_app(app):
     for command in (
         init_db_command,
+        migrate_command,
         seed_demo_command,
         create_user_command,
         reset_password_command,

@@ -30,6 +30,8 @@ from sanitize import fold_yo, images_missing_alt, index_text
 
 database = DatabaseProxy()
 
+SCHEMA_VERSION = 1  # the schema these models describe: bump with a step in migrations.py
+
 SIDEBAR_SIZE = 8  # titles in each section's sidebar list, as on the seed page
 
 SQLITE_PRAGMAS = {
@@ -881,7 +883,18 @@ MODELS = (
 )
 
 
+class SchemaVersion(BaseModel):
+    """The one row saying which schema version the database has (see migrations.py)."""
+
+    version = IntegerField()
+
+
 def create_tables():
+    """Create what is missing. A new database is stamped with SCHEMA_VERSION; an old one
+    keeps its version, so that `flask migrate` still brings it up to date."""
+    fresh = "article" not in database.get_tables()
     with database.atomic():
-        database.create_tables(MODELS, safe=True)
+        database.create_tables((*MODELS, SchemaVersion), safe=True)
         SiteSettings.insert(id=1).on_conflict_ignore().execute()
+        if fresh:
+            SchemaVersion.insert(id=1, version=SCHEMA_VERSION).on_conflict_ignore().execute()

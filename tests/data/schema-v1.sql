@@ -1,0 +1,35 @@
+-- The schema of Newsdesk's first release (schema version 1), as create_tables made it.
+-- Kept to test upgrades: never edit it.
+CREATE TABLE "section" ("id" INTEGER NOT NULL PRIMARY KEY, "name" VARCHAR(255) NOT NULL, "slug" VARCHAR(255) NOT NULL, "position" INTEGER NOT NULL);
+CREATE UNIQUE INDEX "section_slug" ON "section" ("slug");
+CREATE TABLE "rubric" ("id" INTEGER NOT NULL PRIMARY KEY, "name" VARCHAR(255) NOT NULL, "slug" VARCHAR(255) NOT NULL, "position" INTEGER NOT NULL);
+CREATE UNIQUE INDEX "rubric_slug" ON "rubric" ("slug");
+CREATE TABLE "user" ("id" INTEGER NOT NULL PRIMARY KEY, "email" VARCHAR(255), "password_hash" VARCHAR(255), "role" VARCHAR(255) NOT NULL, "active" INTEGER NOT NULL, "display_name" VARCHAR(255) NOT NULL, "slug" VARCHAR(255) NOT NULL, "bio" TEXT NOT NULL, "created_at" DATETIME NOT NULL, "login_token" VARCHAR(255) NOT NULL);
+CREATE UNIQUE INDEX "user_email" ON "user" ("email");
+CREATE UNIQUE INDEX "user_slug" ON "user" ("slug");
+CREATE INDEX "user_login_token" ON "user" ("login_token");
+CREATE TABLE "media" ("id" INTEGER NOT NULL PRIMARY KEY, "hash" VARCHAR(64) NOT NULL, "ext" VARCHAR(4) NOT NULL, "width" INTEGER NOT NULL, "height" INTEGER NOT NULL, "size" INTEGER NOT NULL, "variants" TEXT NOT NULL, "alt" TEXT NOT NULL, "uploaded_by_id" INTEGER, "created_at" DATETIME NOT NULL, FOREIGN KEY ("uploaded_by_id") REFERENCES "user" ("id") ON DELETE SET NULL);
+CREATE UNIQUE INDEX "media_hash" ON "media" ("hash");
+CREATE INDEX "media_uploaded_by_id" ON "media" ("uploaded_by_id");
+CREATE TABLE "article" ("id" INTEGER NOT NULL PRIMARY KEY, "title" VARCHAR(300) NOT NULL, "slug" VARCHAR(200) NOT NULL, "lead" TEXT NOT NULL, "body" TEXT NOT NULL, "section_id" INTEGER NOT NULL, "rubric_id" INTEGER NOT NULL, "author_id" INTEGER NOT NULL, "hot" INTEGER NOT NULL, "status" VARCHAR(255) NOT NULL, "published_at" DATETIME, "created_at" DATETIME NOT NULL, "updated_at" DATETIME NOT NULL, "version" INTEGER NOT NULL, "deleted_at" DATETIME, "lead_image_id" INTEGER, FOREIGN KEY ("section_id") REFERENCES "section" ("id"), FOREIGN KEY ("rubric_id") REFERENCES "rubric" ("id"), FOREIGN KEY ("author_id") REFERENCES "user" ("id"), FOREIGN KEY ("lead_image_id") REFERENCES "media" ("id") ON DELETE SET NULL);
+CREATE INDEX "article_section_id" ON "article" ("section_id");
+CREATE INDEX "article_rubric_id" ON "article" ("rubric_id");
+CREATE INDEX "article_author_id" ON "article" ("author_id");
+CREATE INDEX "article_lead_image_id" ON "article" ("lead_image_id");
+CREATE INDEX "article_status_deleted_at_published_at" ON "article" ("status", "deleted_at", "published_at");
+CREATE INDEX "article_section_id_status_deleted_at_published_at" ON "article" ("section_id", "status", "deleted_at", "published_at");
+CREATE INDEX "article_rubric_id_status_deleted_at_published_at" ON "article" ("rubric_id", "status", "deleted_at", "published_at");
+CREATE INDEX "article_author_id_status_deleted_at_published_at" ON "article" ("author_id", "status", "deleted_at", "published_at");
+CREATE INDEX "article_hot_status_deleted_at_published_at" ON "article" ("hot", "status", "deleted_at", "published_at");
+CREATE VIRTUAL TABLE "articleindex" USING fts5 ("title", "lead", "body", prefix='2 3', tokenize="unicode61 remove_diacritics 2");
+CREATE TABLE "loginfailure" ("id" INTEGER NOT NULL PRIMARY KEY, "key" VARCHAR(255) NOT NULL, "at" DATETIME NOT NULL);
+CREATE INDEX "loginfailure_key" ON "loginfailure" ("key");
+CREATE TABLE "revision" ("id" INTEGER NOT NULL PRIMARY KEY, "article_id" INTEGER NOT NULL, "version" INTEGER NOT NULL, "editor_id" INTEGER, "action" VARCHAR(255) NOT NULL, "created_at" DATETIME NOT NULL, "title" VARCHAR(300) NOT NULL, "lead" TEXT NOT NULL, "body" TEXT NOT NULL, "section_id" INTEGER NOT NULL, "rubric_id" INTEGER NOT NULL, "author_id" INTEGER NOT NULL, "hot" INTEGER NOT NULL, "status" VARCHAR(255) NOT NULL, "published_at" DATETIME, "deleted_at" DATETIME, "lead_image_id" INTEGER, FOREIGN KEY ("article_id") REFERENCES "article" ("id") ON DELETE CASCADE, FOREIGN KEY ("editor_id") REFERENCES "user" ("id") ON DELETE SET NULL);
+CREATE INDEX "revision_article_id" ON "revision" ("article_id");
+CREATE INDEX "revision_editor_id" ON "revision" ("editor_id");
+CREATE UNIQUE INDEX "revision_article_id_version" ON "revision" ("article_id", "version");
+CREATE TABLE "schemaversion" ("id" INTEGER NOT NULL PRIMARY KEY, "version" INTEGER NOT NULL);
+CREATE TABLE "sitesettings" ("id" INTEGER NOT NULL PRIMARY KEY, "name" VARCHAR(255) NOT NULL, "tagline" VARCHAR(255) NOT NULL, "founded_line" VARCHAR(255) NOT NULL, "copyright_line" VARCHAR(255) NOT NULL, "timezone" VARCHAR(255) NOT NULL, "registration_open" INTEGER NOT NULL, "content_version" INTEGER NOT NULL, "content_changed_at" DATETIME NOT NULL);
+CREATE TABLE "slugredirect" ("id" INTEGER NOT NULL PRIMARY KEY, "kind" VARCHAR(255) NOT NULL, "old_slug" VARCHAR(255) NOT NULL, "target_id" INTEGER NOT NULL);
+CREATE UNIQUE INDEX "slugredirect_kind_old_slug" ON "slugredirect" ("kind", "old_slug");
+INSERT INTO sitesettings (id, name, tagline, founded_line, copyright_line, timezone, registration_open, content_version, content_changed_at) VALUES (1, 'Newsdesk', '', '', '', 'UTC', 1, 1, '2026-01-01 00:00:00');
