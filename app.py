@@ -98,10 +98,16 @@ def init_database(app):
     database.initialize(connect(url, **options))
 
     # Never serve a database whose schema this code does not know. A server refuses
-    # to start; `flask` commands (migrate among them) check for themselves.
+    # to start; `flask` commands (migrate among them) check for themselves. A database
+    # that cannot be reached is /healthz's to report, not a reason not to start.
     if click.get_current_context(silent=True) is None:
-        with database.connection_context():
-            problem = migrations.schema_problem()
+        try:
+            with database.connection_context():
+                problem = migrations.schema_problem()
+        except DatabaseError:
+            problem = None
+        else:
+            app.extensions["schema_checked"] = problem is None
         if problem:
             raise RuntimeError(problem)
 
@@ -110,7 +116,10 @@ def init_database(app):
         # Once per process, for servers started from a command (`flask run`).
         if app.extensions.get("schema_checked"):
             return None
-        problem = migrations.schema_problem()
+        try:
+            problem = migrations.schema_problem()
+        except DatabaseError:
+            return None  # unreachable: /healthz says so, other pages fail as they would
         if problem:
             return render_template(
                 "errors/error.html", title="Upgrade needed", message=problem

@@ -8,8 +8,10 @@ import sqlite3
 import click
 from flask import current_app
 
+import archive
 import demo
 import migrations
+import wordpress
 from blueprints.auth import reset_link
 from forms import EMAIL_PATTERN
 from models import Article, ArticleIndex, User, create_tables, database
@@ -220,5 +222,8 @@ def init_app(app):
         reindex_command,
         backup_command,
         restore_command,
+        archive.export_command,
+        archive.import_command,
+        wordpress.import_wordpress_command,
     ):
         app.cli.add_command(command)

@@ -14,10 +14,16 @@ schema (tests/data/schema-v1.sql) and compares the result with a fresh one.
 from peewee import PostgresqlDatabase
 from playhouse.migrate import PostgresqlMigrator, SqliteMigrator
 
-from models import SCHEMA_VERSION, SchemaVersion, database
+from models import SCHEMA_VERSION, LegacyPost, SchemaVersion, database
+
+
+def add_legacy_posts(migrator):
+    """Version 2: the table of imported WordPress posts, for their old URLs (wordpress.py)."""
+    database.create_tables([LegacyPost], safe=True)
+
 
 # version -> step that upgrades a database from version - 1 to it.
-MIGRATIONS = {}
+MIGRATIONS = {2: add_legacy_posts}
 
 LATEST = max(MIGRATIONS, default=1)
 assert LATEST == SCHEMA_VERSION, "add a migration step for every SCHEMA_VERSION"

@@ -15,6 +15,7 @@ from markupsafe import Markup, escape
 from caching import per_version, site_settings
 from models import SIDEBAR_SIZE, Article, ArticleIndex, Pagination, Rubric, Section, User
 from sanitize import without_images
+from wordpress import legacy_article, legacy_id
 
 bp = Blueprint("public", __name__)
 
@@ -106,7 +107,22 @@ def one_page(*conditions):
 
 @bp.route("/")
 def index():
+    wp_id = legacy_id(request.args)  # an old WordPress link: /?p=ID or /?page_id=ID
+    article = wp_id and legacy_article(wp_id=wp_id)
+    if article:
+        return redirect(page_url("article", article_id=article.id, slug=article.slug), 301)
     return render_template("public/index.html", articles=Article.lead_stories())
+
+
+@bp.route("/<int(fixed_digits=4):year>/<int(fixed_digits=2):month>/<slug>/", strict_slashes=False)
+@bp.route(
+    "/<int(fixed_digits=4):year>/<int(fixed_digits=2):month>/<int(fixed_digits=2):day>/<slug>/",
+    strict_slashes=False,
+)
+def wordpress_permalink(year, month, slug, day=None):
+    """An old WordPress permalink of an imported post: 301 to its article (wordpress.py)."""
+    article = legacy_article(slug=slug, year=year, month=month, day=day) or abort(404)
+    return redirect(page_url("article", article_id=article.id, slug=article.slug), 301)
 
 
 def taxonomy_or_redirect(model, slug, view):

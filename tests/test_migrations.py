@@ -76,7 +76,7 @@ def test_upgrade_from_the_first_released_schema(tmp_path):
     app = app_on(tmp_path / "fresh.db")
     assert run(app, "init-db").exit_code == 0
 
-    upgrade = create_app({"DATABASE_URL": f"sqlite:///{old}", "TESTING": True})
+    upgrade = create_app_in_cli(old)  # outside a command the app refuses the old schema
     result = run(upgrade, "migrate")
     assert result.exit_code == 0, result.output
     assert schema_of(old) == schema_of(tmp_path / "fresh.db")
@@ -117,18 +117,20 @@ def version_two(monkeypatch):
     def add_column(migrator):
         run_operations(migrator.add_column("section", "colour", IntegerField(null=True)))
 
-    monkeypatch.setitem(migrations.MIGRATIONS, 2, add_column)
-    monkeypatch.setattr(migrations, "LATEST", 2)
+    following = migrations.LATEST + 1
+    monkeypatch.setitem(migrations.MIGRATIONS, following, add_column)
+    monkeypatch.setattr(migrations, "LATEST", following)
+    return following
 
 
 def test_an_older_schema_is_refused_until_migrated(tmp_path, version_two):
     path = tmp_path / "old.db"
-    assert run(create_app_in_cli(path), "init-db").exit_code == 0  # models stamp version 1
+    assert run(create_app_in_cli(path), "init-db").exit_code == 0  # models stamp the current one
     with pytest.raises(RuntimeError, match="flask --app app migrate"):
         app_on(path)
     result = run(create_app_in_cli(path), "migrate")
     assert result.exit_code == 0, result.output
-    assert "version 2" in result.output
+    assert f"version {version_two}" in result.output
     assert ("colour", "INTEGER", 0) in schema_of(path)[0]["section"]
     app_on(path)  # starts now
 

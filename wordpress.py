@@ -1,0 +1,1013 @@
+"""Importing a WordPress site: its WXR export file becomes Newsdesk articles.
+
+`flask --app app import-wordpress FILE.xml` (commands.py) calls `import_wordpress`.
+The file is read twice, streaming, so a big export never sits in memory whole:
+first to check it is WXR and to note its authors, categories and attachments
+(a post's featured image may come later in the file than the post), then to
+import its items one by one, all in one transaction.
+
+The XML parser is expat, with any DOCTYPE refused outright: a WXR file never has
+one, and refusing it shuts out entity expansion (billion laughs) and external
+entities (reading local files) before they begin.
+
+Mapping rules (the command's help says them too):
+
+* post -> article; page -> article with --pages (else skipped); attachment -> used
+  only as a featured image; every other post type is skipped.
+* status: publish -> published; future -> published at its future date
+  (scheduled); draft -> draft; pending -> submitted; private -> draft; a
+  password-protected post -> draft (its text was not public); trash,
+  auto-draft, inherit -> skipped.
+* categories -> rubrics (or sections, --categories sections); the first category
+  of a post wins; "Uncategorized" counts as none; no category -> the default
+  (--rubric / --section); the other taxonomy is always the default. --map renames
+  and merges. Tags and comments are kept out (Newsdesk has neither): counted.
+* authors -> users with the author role and no email or password (they cannot log
+  in): an existing staff user with the author's email, or else with the same
+  display name, is reused.
+* dates: post_date_gmt, else post_date in the site's timezone, else the RSS
+  pubDate; "0000-00-00 00:00:00" is unset.
+* a post already imported (by its WordPress id) is skipped: running the same file
+  again, or a later export of the same site, adds only what is new.
+"""
+
+import contextlib
+import datetime as dt
+import email.utils
+import html
+import os
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+from xml.etree.ElementTree import Element, SubElement
+from xml.parsers import expat
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import click
+from flask.cli import with_appcontext
+from werkzeug.datastructures import FileStorage
+
+import media
+from models import (
+    Article,
+    ArticleIndex,
+    LegacyPost,
+    Revision,
+    Rubric,
+    Section,
+    SiteSettings,
+    User,
+    create_tables,
+    slugify,
+    utcnow,
+    write_transaction,
+)
+from sanitize import clean_html, plain_text
+
+CHUNK = 1 << 16  # bytes fed to the parser at a time
+
+NAMESPACES = {
+    "http://purl.org/rss/1.0/modules/content/": "content",
+    "http://purl.org/dc/elements/1.1/": "dc",
+    "http://wellformedweb.org/CommentAPI/": "wfw",
+}
+WXR_NAMESPACE = re.compile(r"http://wordpress\.org/export/\d+\.\d+/(excerpt/)?")
+
+STATUSES = {
+    "publish": Article.PUBLISHED,
+    "future": "scheduled",
+    "draft": Article.DRAFT,
+    "pending": Article.SUBMITTED,
+    "private": Article.DRAFT,
+}
+SKIPPED_STATUSES = {
+    "trash": "in the trash",
+    "auto-draft": "an auto-draft",
+    "inherit": "status inherit (a revision)",
+}
+TITLE_LENGTH = 300
+LEAD_LENGTH = 300
+
+
+class WXRError(Exception):
+    """The file is not a WordPress export we can read: the message says why."""
+
+
+# --- Reading the file -------------------------------------------------------------------------
+
+
+def tag_name(raw):
+    """'wp:post_id' for expat's 'http://wordpress.org/export/1.2/ post_id', and so on."""
+    uri, separator, local = raw.rpartition(" ")
+    if not separator:
+        return local
+    prefix = NAMESPACES.get(uri)
+    if prefix is None and (match := WXR_NAMESPACE.fullmatch(uri)):
+        prefix = "excerpt" if match.group(1) else "wp"
+    return f"{prefix}:{local}" if prefix else f"{{{uri}}}{local}"
+
+
+def refuse_doctype(*_args):
+    raise WXRError(
+        "the file has a DOCTYPE declaration; WordPress exports have none, and it could "
+        "expand entities without end or read other files, so it was refused"
+    )
+
+
+def channel_elements(path):
+    """Each child of <rss><channel> (an item, an author, a category…), as it closes.
+
+    Only one child is held in memory at a time. Raises WXRError for a file that is
+    not well-formed XML, has a DOCTYPE, or is not an RSS file.
+    """
+    parser = expat.ParserCreate(namespace_separator=" ")
+    parser.buffer_text = True
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    parser.StartDoctypeDeclHandler = refuse_doctype
+    parser.EntityDeclHandler = refuse_doctype
+    parser.ExternalEntityRefHandler = refuse_doctype
+    stack, done = [], []
+
+    def start(name, attributes):
+        tag = tag_name(name)
+        depth = len(stack)
+        if depth == 0 and tag != "rss":
+            raise WXRError(f"the file is XML but not a WordPress export (its root is <{tag}>)")
+        if depth == 1 and tag != "channel":
+            raise WXRError(f"the file is RSS but not a WordPress export (<{tag}> in <rss>)")
+        attrs = {tag_name(key): value for key, value in attributes.items()}
+        parent = stack[-1] if depth >= 3 else None
+        element = SubElement(parent, tag, attrs) if parent is not None else Element(tag, attrs)
+        element.text = ""
+        stack.append(element)
+
+    def end(_name):
+        element = stack.pop()
+        if len(stack) == 2:
+            done.append(element)
+
+    def text(data):
+        if len(stack) >= 3:
+            stack[-1].text += data
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = text
+    try:
+        with open(path, "rb") as file:
+            while chunk := file.read(CHUNK):
+                parser.Parse(chunk, False)
+                yield from done
+                done.clear()
+            parser.Parse(b"", True)
+            yield from done
+    except expat.ExpatError as error:
+        raise WXRError(
+            f"the file is not well-formed XML: {expat.ErrorString(error.code)} "
+            f"at line {error.lineno}, column {error.offset + 1}"
+        ) from None
+
+
+def children(element, tag):
+    """The children of `element` named `tag` ('wp:postmeta': our prefixes, see tag_name)."""
+    return [child for child in element if child.tag == tag]
+
+
+def text_of(element, tag, default=""):
+    found = children(element, tag)
+    return found[0].text if found and found[0].text is not None else default
+
+
+def postmeta(item):
+    meta = {}
+    for entry in children(item, "wp:postmeta"):
+        meta.setdefault(text_of(entry, "wp:meta_key"), text_of(entry, "wp:meta_value"))
+    return meta
+
+
+def plain(value):
+    """Plain text of a WordPress title or name: tags dropped, entities decoded."""
+    return plain_text(value)
+
+
+def as_int(value):
+    with contextlib.suppress(TypeError, ValueError):
+        return int(str(value).strip())
+    return None
+
+
+# --- What the first pass learns ---------------------------------------------------------------
+
+
+@dataclass
+class Attachment:
+    url: str
+    file: str  # _wp_attached_file: the path under wp-content/uploads/
+    alt: str
+    title: str
+    parent: int | None
+
+
+@dataclass
+class Scan:
+    items: int = 0
+    authors: dict = field(default_factory=dict)  # login -> (display name, email)
+    categories: dict = field(default_factory=dict)  # nicename -> name
+    attachments: dict = field(default_factory=dict)  # wp id -> Attachment
+    is_wxr: bool = False
+
+
+def scan(path):
+    """First pass: check the file and note what items refer to. Raises WXRError."""
+    found = Scan()
+    for element in channel_elements(path):
+        tag = element.tag
+        if tag.startswith("wp:") or (tag == "item" and children(element, "wp:post_id")):
+            found.is_wxr = True
+        if tag == "wp:author":
+            login = text_of(element, "wp:author_login").strip()
+            name = plain(text_of(element, "wp:author_display_name"))
+            if not name:
+                first = text_of(element, "wp:author_first_name")
+                last = text_of(element, "wp:author_last_name")
+                name = plain(f"{first} {last}")
+            found.authors[login] = (name or login, text_of(element, "wp:author_email").strip())
+        elif tag == "wp:category":
+            nicename = unquote(text_of(element, "wp:category_nicename")).strip().lower()
+            found.categories[nicename] = plain(text_of(element, "wp:cat_name"))
+        elif tag == "item":
+            found.items += 1
+            if text_of(element, "wp:post_type") == "attachment":
+                wp_id = as_int(text_of(element, "wp:post_id"))
+                meta = postmeta(element)
+                found.attachments[wp_id] = Attachment(
+                    url=text_of(element, "wp:attachment_url").strip(),
+                    file=meta.get("_wp_attached_file", "").strip(),
+                    alt=plain(meta.get("_wp_attachment_image_alt", "")),
+                    title=plain(text_of(element, "title")),
+                    parent=as_int(text_of(element, "wp:post_parent")),
+                )
+    if not found.is_wxr:
+        raise WXRError(
+            "the file is RSS but not a WordPress export: it has no WXR (wp:) elements. "
+            "Export it from WordPress under Tools › Export"
+        )
+    if found.items == 0:
+        raise WXRError("the export is empty: its channel has no posts, pages or other items")
+    return found
+
+
+# --- Bodies: shortcodes and wpautop -----------------------------------------------------------
+
+# WordPress's own shortcode pattern (get_shortcode_regex), for any name.
+SHORTCODE = re.compile(
+    r"\[(\[?)([A-Za-z][\w-]*)(?![\w-])"
+    r"([^\]/]*(?:/(?!\])[^\]/]*)*?)"
+    r"(?:(/)\]|\](?:([^\[]*(?:\[(?!/\2\])[^\[]*)*)\[/\2\])?)"
+    r"(\]?)"
+)
+SHORTCODE_ATTRIBUTE = re.compile(
+    r"""([\w-]+)\s*=\s*"([^"]*)"|([\w-]+)\s*=\s*'([^']*)'|([\w-]+)\s*=\s*([^\s'"\]]+)"""
+)
+# Shortcodes WordPress itself defines: taken as shortcodes even bare, like "[gallery]".
+CORE_SHORTCODES = {"caption", "wp_caption", "gallery", "embed", "audio", "video", "playlist"}
+IMAGE = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
+LINKED_IMAGE = re.compile(r"<a\b[^>]*>\s*<img\b[^>]*>\s*</a>", re.IGNORECASE)
+BARE_URL_LINE = re.compile(r"^[ \t]*(https?://[^\s<>\"]+)[ \t]*$", re.MULTILINE)
+MORE_TAG = re.compile(r"<!--\s*(?:more|nextpage|noteaser)\b.*?-->", re.IGNORECASE)
+PLACEHOLDER = re.compile(r"\x02(\d+)\x03")
+
+
+def shortcode_attributes(text):
+    attributes = {}
+    for match in SHORTCODE_ATTRIBUTE.finditer(text or ""):
+        name = match.group(1) or match.group(3) or match.group(5)
+        value = match.group(2) if match.group(1) else match.group(4) or match.group(6) or ""
+        attributes[name.lower()] = html.unescape(value) if match.group(5) else value
+    return attributes
+
+
+def link(url, text=None):
+    url = html.unescape(url.strip())
+    return f'<a href="{html.escape(url)}">{html.escape(text or url)}</a>'
+
+
+class BodyConverter:
+    """WordPress post content -> sanitized Newsdesk HTML, counting what it drops."""
+
+    def __init__(self, attachments, summary):
+        self.attachments = attachments
+        self.summary = summary
+        self.by_parent = {}  # post id -> its attachments, for [gallery] without ids
+        for attachment in attachments.values():
+            self.by_parent.setdefault(attachment.parent, []).append(attachment)
+
+    def convert(self, content, wp_id=None):
+        text = (content or "").replace("\r\n", "\n").replace("\r", "\n")
+        text = MORE_TAG.sub("", text)
+        blocks = []  # rendered shortcodes, put back after wpautop
+        text = self.shortcodes(text, wp_id, blocks)
+        text = BARE_URL_LINE.sub(lambda m: link(m.group(1)), text)  # WordPress auto-embeds
+        if "<!-- wp:" not in text:  # block-editor content has its paragraphs already
+            text = wpautop(text)
+        while PLACEHOLDER.search(text):
+            text = re.sub(r"<p>\s*(\x02\d+\x03)\s*</p>", r"\1", text)
+            text = PLACEHOLDER.sub(lambda m: blocks[int(m.group(1))], text)
+        clean = clean_html(text)
+        clean = re.sub(r"<p>(?:\s|<br>)+", "<p>", clean)  # what a dropped <script> leaves
+        clean = re.sub(r"(?:\s|<br>)+</p>", "</p>", clean)
+        return re.sub(r"<p>(?:\s|&nbsp;)*</p>\s*", "", clean).strip()
+
+    def shortcodes(self, text, wp_id, blocks):
+        def replace(match):
+            escape_open, name, attrs, self_closing, inner, escape_close = match.groups()
+            if escape_open and escape_close:  # [[tag]] is the literal text [tag]
+                return match.group(0)[1:-1]
+            lower = name.lower()
+            enclosing = inner is not None
+            if (
+                lower not in CORE_SHORTCODES
+                and not enclosing
+                and not self_closing
+                and "=" not in attrs
+            ):
+                return match.group(0)  # "[sic]", "[Update: …]": prose, not a shortcode
+            inner_text = self.shortcodes(inner, wp_id, blocks) if enclosing else ""
+            rendered = self.render(lower, shortcode_attributes(attrs), inner_text, wp_id)
+            if rendered is None:
+                self.summary.shortcodes_removed[lower] += 1
+                return escape_open + inner_text + escape_close
+            self.summary.shortcodes_converted[lower] += 1
+            blocks.append(rendered)
+            return f"{escape_open}\n\n\x02{len(blocks) - 1}\x03\n\n{escape_close}"
+
+        return SHORTCODE.sub(replace, text or "")
+
+    def render(self, name, attributes, inner, wp_id):
+        """HTML for a shortcode Newsdesk can show, or None to drop it (keeping its text)."""
+        if name in ("caption", "wp_caption"):
+            image = LINKED_IMAGE.search(inner) or IMAGE.search(inner)
+            if image is None:
+                return None
+            caption = attributes.get("caption") or (inner[: image.start()] + inner[image.end() :])
+            caption = caption.strip()
+            figcaption = f"<figcaption>{caption}</figcaption>" if caption else ""
+            return f"<figure>{image.group(0)}{figcaption}</figure>"
+        if name == "embed":
+            url = inner.strip() or attributes.get("src", "")
+            return f"<p>{link(url)}</p>" if url.startswith(("http://", "https://")) else None
+        if name in ("audio", "video"):
+            url = attributes.get("src") or attributes.get("mp3") or attributes.get("mp4") or ""
+            return f"<p>{link(url)}</p>" if url.startswith(("http://", "https://")) else None
+        if name == "gallery":
+            ids = [as_int(value) for value in attributes.get("ids", "").split(",")]
+            if any(ids):
+                images = [self.attachments.get(i) for i in ids if i]
+            else:
+                images = self.by_parent.get(wp_id, []) if wp_id else []
+            items = [
+                f"<li>{link(a.url, a.title or a.alt or a.url.rsplit('/', 1)[-1])}</li>"
+                for a in images
+                if a and a.url.startswith(("http://", "https://"))
+            ]
+            return f"<ul>{''.join(items)}</ul>" if items else None
+        return None
+
+
+# The block elements of WordPress's wpautop().
+BLOCKS = (
+    r"(?:table|thead|tfoot|caption|col|colgroup|tbody|tr|td|th|div|dl|dd|dt|ul|ol|li|pre|"
+    r"form|map|area|blockquote|address|math|style|p|h[1-6]|hr|fieldset|legend|section|"
+    r"article|aside|hgroup|header|footer|nav|figure|figcaption|details|menu|summary)"
+)
+
+
+def wpautop(text):
+    """WordPress's wpautop(): blank-line separated text -> paragraphs, single newlines -> <br>.
+
+    A port of the PHP function (wp-includes/formatting.php), step for step, minus
+    the parts for <option>, <object> and <source> that the sanitizer drops anyway.
+    """
+    if not text.strip():
+        return ""
+    text += "\n"
+    pre_blocks = []
+
+    def keep_pre(match):
+        pre_blocks.append(match.group(0))
+        return f"<pre wp-pre-tag-{len(pre_blocks) - 1}></pre>"
+
+    text = re.sub(r"<pre\b.*?</pre>", keep_pre, text, flags=re.DOTALL | re.IGNORECASE)
+    text = re.sub(r"<br\s*/?>\s*<br\s*/?>", "\n\n", text)
+    text = re.sub(r"(<" + BLOCKS + r"[\s/>])", r"\n\n\1", text)
+    text = re.sub(r"(</" + BLOCKS + r">)", r"\1\n\n", text)
+    text = re.sub(r"(<hr\s*?/?>)", r"\1\n\n", text)
+    # Newlines inside tags (<img\nsrc…>) are not line breaks.
+    text = re.sub(r"<[^>]*>", lambda m: m.group(0).replace("\n", " "), text)
+    text = re.sub(r"\n\n+", "\n\n", text)
+    paragraphs = [p for p in re.split(r"\n\s*\n", text) if p]
+    text = "".join(f"<p>{p.strip(chr(10))}</p>\n" for p in paragraphs)
+    text = re.sub(r"<p>\s*</p>", "", text)
+    text = re.sub(r"<p>([^<]+)</(div|address|form)>", r"<p>\1</p></\2>", text)
+    text = re.sub(r"<p>\s*(</?" + BLOCKS + r"[^>]*>)\s*</p>", r"\1", text)
+    text = re.sub(r"<p>(<li.+?)</p>", r"\1", text)
+    text = re.sub(r"<p><blockquote([^>]*)>", r"<blockquote\1><p>", text, flags=re.IGNORECASE)
+    text = text.replace("</blockquote></p>", "</p></blockquote>")
+    text = re.sub(r"<p>\s*(</?" + BLOCKS + r"[^>]*>)", r"\1", text)
+    text = re.sub(r"(</?" + BLOCKS + r"[^>]*>)\s*</p>", r"\1", text)
+    text = re.sub(
+        r"<(script|style|svg|math).*?</\1>",
+        lambda m: m.group(0).replace("\n", "\x01"),
+        text,
+        flags=re.DOTALL,
+    )
+    text = re.sub(r"<br\s*/?>", "<br />", text)
+    text = re.sub(r"(?<!<br />)\s*\n", "<br />\n", text)
+    text = text.replace("\x01", "\n")
+    text = re.sub(r"(</?" + BLOCKS + r"[^>]*>)\s*<br />", r"\1", text)
+    text = re.sub(r"<br />(\s*</?(?:p|li|div|dl|dd|dt|th|pre|td|ul|ol)[^>]*>)", r"\1", text)
+    text = re.sub(r"\n</p>$", "</p>", text)
+    for number, block in enumerate(pre_blocks):
+        text = text.replace(f"<pre wp-pre-tag-{number}></pre>", block)
+    return text
+
+
+def first_sentence(text, limit=LEAD_LENGTH):
+    """The first sentence of plain text, at most `limit` characters (cut at a word)."""
+    text = " ".join(text.split())
+    match = re.match(r"(.+?[.!?…])(?=\s|$)", text)
+    sentence = match.group(1) if match else text
+    if len(sentence) > limit:
+        sentence = sentence[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+    return sentence
+
+
+# --- Dates ------------------------------------------------------------------------------------
+
+
+def wp_datetime(value):
+    """A naive datetime from WordPress's 'YYYY-MM-DD HH:MM:SS', or None when unset."""
+    value = (value or "").strip()
+    if not value or value.startswith("0000"):
+        return None
+    try:
+        return dt.datetime.strptime(value, "%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return None
+
+
+def rss_datetime(value):
+    """Naive UTC from an RSS pubDate, or None (WordPress writes year -0001 for unset)."""
+    value = (value or "").strip()
+    year = re.search(r"\b\d{1,2} [A-Za-z]{3} (\d{4}) ", value)
+    if not year or int(year.group(1)) < 1971:
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        return when
+    return when.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def to_utc(local, zone):
+    return local.replace(tzinfo=zone).astimezone(dt.UTC).replace(tzinfo=None)
+
+
+# --- The summary ------------------------------------------------------------------------------
+
+
+@dataclass
+class Summary:
+    dry_run: bool = False
+    imported: Counter = field(default_factory=Counter)  # post type (post, page) -> articles
+    states: Counter = field(default_factory=Counter)  # draft, submitted, scheduled, published
+    skipped: Counter = field(default_factory=Counter)  # reason -> items
+    as_drafts: Counter = field(default_factory=Counter)  # "private" / "password-protected"
+    authors_created: list = field(default_factory=list)
+    sections_created: list = field(default_factory=list)
+    rubrics_created: list = field(default_factory=list)
+    images_imported: int = 0
+    images_missing: Counter = field(default_factory=Counter)  # reason -> count
+    images_refused: int = 0
+    shortcodes_removed: Counter = field(default_factory=Counter)  # name -> count
+    shortcodes_converted: Counter = field(default_factory=Counter)
+    tags: set = field(default_factory=set)
+    tagged_articles: int = 0
+    comments: int = 0
+
+    @property
+    def imported_total(self):
+        return sum(self.imported.values())
+
+    def lines(self):
+        def counted(counter, plural=""):
+            return ", ".join(
+                f"{count} {name}{plural if count != 1 else ''}"
+                for name, count in counter.most_common()
+            )
+
+        would = "would be " if self.dry_run else ""
+        lines = []
+        if self.dry_run:
+            lines.append("Dry run: nothing was stored.")
+        lines.append(
+            f"Articles {would}imported: {self.imported_total}"
+            + (f" ({counted(self.imported, 's')}; {counted(self.states)})" if self.imported else "")
+        )
+        if self.as_drafts:
+            lines.append(f"  kept as drafts: {counted(self.as_drafts)}")
+        lines.append(f"Items skipped: {sum(self.skipped.values())}")
+        for reason, count in sorted(self.skipped.items()):
+            lines.append(f"  {count} × {reason}")
+        for label, names in (
+            ("Authors", self.authors_created),
+            ("Sections", self.sections_created),
+            ("Rubrics", self.rubrics_created),
+        ):
+            listed = f": {', '.join(names)}" if names else ""
+            lines.append(f"{label} {would}created: {len(names)}{listed}")
+        missing = sum(self.images_missing.values())
+        images = f"Featured images {would}imported: {self.images_imported}, missing: {missing}"
+        if self.images_refused:
+            images += f", refused (not a usable image): {self.images_refused}"
+        lines.append(images)
+        for reason, count in sorted(self.images_missing.items()):
+            lines.append(f"  {count} × {reason}")
+        removed = sum(self.shortcodes_removed.values())
+        lines.append(
+            f"Shortcodes removed: {removed}"
+            + (f" ({counted(self.shortcodes_removed)})" if removed else "")
+        )
+        if self.shortcodes_converted:
+            lines.append(f"Shortcodes converted: {counted(self.shortcodes_converted)}")
+        lines.append(
+            f"Tags kept out (Newsdesk has no tags): {len(self.tags)}"
+            + (f", on {self.tagged_articles} articles" if self.tags else "")
+        )
+        if self.comments:
+            lines.append(f"Comments kept out (Newsdesk has none): {self.comments}")
+        return lines
+
+
+# --- The import -------------------------------------------------------------------------------
+
+
+@dataclass
+class Options:
+    pages: bool = False
+    categories: str = "rubrics"  # or "sections": which taxonomy WordPress categories become
+    section: str = "News"  # the default section (and rubric) for what categories do not set
+    rubric: str = "General"
+    mapping: dict = field(default_factory=dict)  # WordPress category -> Newsdesk name
+    media_dir: Path | None = None
+    dry_run: bool = False
+
+
+def parse_mapping(pairs):
+    """{'casefolded WordPress name': 'Newsdesk name'} from ["WP name=Newsdesk name", …]."""
+    mapping = {}
+    for pair in pairs:
+        source, separator, target = pair.partition("=")
+        if not separator or not source.strip() or not target.strip():
+            raise ValueError(f"“{pair}” is not of the form “WordPress category=Newsdesk name”")
+        mapping[source.strip().casefold()] = " ".join(target.split())
+    return mapping
+
+
+def has_slug_text(text):
+    """Whether `text` gives a slug of its own (slugify keeps ASCII letters and digits only)."""
+    folded = unicodedata.normalize("NFKD", text or "").encode("ascii", "ignore").decode()
+    return bool(re.search(r"[A-Za-z0-9]", folded))
+
+
+class Importer:
+    """Second pass: one item at a time. With `dry_run`, nothing is written anywhere."""
+
+    def __init__(self, found, options, summary):
+        self.found = found
+        self.options = options
+        self.summary = summary
+        self.body = BodyConverter(found.attachments, summary)
+        self.now = utcnow()
+        try:
+            self.zone = ZoneInfo(SiteSettings.load().timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            self.zone = ZoneInfo("UTC")
+        self.users = {}  # author login -> User (None in a dry run, for one not yet there)
+        self.taxonomies = {
+            model: {row.name.casefold(): row for row in model.select()}
+            for model in (Section, Rubric)
+        }
+        self.media = {}  # attachment id -> Media (or True in a dry run)
+        self.written = []  # media files written, removed again if the import fails
+        self.seen = set()  # WordPress ids met in this file
+
+    # Authors ------------------------------------------------------------------------------
+
+    def author(self, login):
+        login = (login or "").strip()
+        if login in self.users:
+            return self.users[login]
+        name, address = self.found.authors.get(login, (login, ""))
+        name = name or "Editorial staff"
+        staff = User.select().where(User.role != "reader")
+        user = None
+        if address:
+            user = staff.where(User.email == address.lower()).first()
+        if user is None:
+            user = staff.where(User.display_name == name).order_by(User.id).first()
+        if user is None:
+            self.summary.authors_created.append(name)
+            if not self.options.dry_run:
+                base = next((c for c in (name, login) if has_slug_text(c)), "author")
+                user = User.create(
+                    display_name=name, slug=User.unique_slug(base), role="author", email=None
+                )
+        self.users[login] = user
+        return user
+
+    # Sections and rubrics -----------------------------------------------------------------
+
+    def taxonomy(self, model, name):
+        known = self.taxonomies[model]
+        key = name.casefold()
+        if key in known:
+            return known[key]
+        slug = slugify(name, max_length=60) if has_slug_text(name) else model.__name__.lower()
+        row = model.get_or_none(model.slug == slug) if has_slug_text(name) else None
+        if row is None:
+            summary = self.summary
+            (summary.sections_created if model is Section else summary.rubrics_created).append(name)
+            if not self.options.dry_run:
+                base, number = slug, 1
+                while model.select().where(model.slug == slug).exists():
+                    number += 1
+                    slug = f"{base}-{number}"
+                last = model.select().order_by(model.position.desc()).first()
+                row = model.create(
+                    name=name, slug=slug, position=(last.position + 1) if last else 0
+                )
+        known[key] = row
+        return row
+
+    def category_name(self, item):
+        """The Newsdesk name the item's first category maps to, or None (no category)."""
+        for category in children(item, "category"):
+            if category.get("domain", "category") != "category":
+                continue
+            nicename = unquote(category.get("nicename", "")).strip().lower()
+            name = plain(category.text or "") or self.found.categories.get(nicename, "")
+            for key in (name.casefold(), nicename.casefold()):
+                if key and key in self.options.mapping:
+                    return self.options.mapping[key]
+            if nicename == "uncategorized" or not name:
+                continue
+            return name
+        return None
+
+    def placement(self, item):
+        name = self.category_name(item)
+        if self.options.categories == "sections":
+            section = self.taxonomy(Section, name or self.options.section)
+            rubric = self.taxonomy(Rubric, self.options.rubric)
+        else:
+            section = self.taxonomy(Section, self.options.section)
+            rubric = self.taxonomy(Rubric, name or self.options.rubric)
+        return section, rubric
+
+    # Featured images ----------------------------------------------------------------------
+
+    def upload_path(self, attachment):
+        """The attachment's file under --media-dir, or None. Never a path outside it."""
+        root = self.options.media_dir.resolve()
+        relative = []
+        if attachment.file:
+            relative.append(attachment.file)
+        path = unquote(urlparse(attachment.url).path)
+        if "/uploads/" in path:
+            relative.append(path.split("/uploads/", 1)[1])
+        for rel in relative:
+            parts = [part for part in rel.split("/") if part not in ("", ".")]
+            if not parts or ".." in parts:
+                continue
+            for base in (root, root / "uploads", root / "wp-content" / "uploads"):
+                candidate = base.joinpath(*parts).resolve()
+                if candidate.is_relative_to(root) and candidate.is_file():
+                    return candidate
+        return None
+
+    def featured_image(self, item):
+        thumbnail = as_int(postmeta(item).get("_thumbnail_id"))
+        if thumbnail is None:
+            return None
+        if thumbnail in self.media:
+            return self.media[thumbnail]
+        attachment = self.found.attachments.get(thumbnail)
+        missing = self.summary.images_missing
+        if attachment is None:
+            missing["attachment not in the file"] += 1
+            return None
+        if self.options.media_dir is None:
+            missing["no --media-dir given"] += 1
+            return None
+        path = self.upload_path(attachment)
+        if path is None:
+            missing["file not in --media-dir"] += 1
+            return None
+        if self.options.dry_run:
+            self.summary.images_imported += 1
+            self.media[thumbnail] = None
+            return None
+        try:
+            with open(path, "rb") as stream:
+                found, created = media.accept_upload(
+                    FileStorage(stream=stream, filename=path.name),
+                    attachment.alt or attachment.title,
+                    None,
+                )
+        except media.Refused:
+            self.summary.images_refused += 1
+            self.media[thumbnail] = None
+            return None
+        if created:
+            root = media.media_root()
+            self.written += [os.path.join(root, name) for *_, name, _ in found.renditions]
+        self.summary.images_imported += 1
+        self.media[thumbnail] = found
+        return found
+
+    # Items --------------------------------------------------------------------------------
+
+    def skip(self, reason):
+        self.summary.skipped[reason] += 1
+
+    def item(self, item):
+        post_type = text_of(item, "wp:post_type", "post").strip() or "post"
+        wp_id = as_int(text_of(item, "wp:post_id"))
+        status = text_of(item, "wp:status").strip()
+        if post_type == "attachment":
+            return self.skip("attachment: used only as a featured image")
+        if post_type == "page" and not self.options.pages:
+            return self.skip("page: pages are imported with --pages")
+        if post_type not in ("post", "page"):
+            return self.skip(f"{post_type}: not a post or page")
+        if wp_id is None:
+            return self.skip(f"{post_type}: no wp:post_id")
+        if wp_id in self.seen or LegacyPost.select().where(LegacyPost.wp_id == wp_id).exists():
+            return self.skip(f"{post_type}: already imported (same WordPress id)")
+        self.seen.add(wp_id)
+        if status in SKIPPED_STATUSES:
+            return self.skip(f"{post_type}: {SKIPPED_STATUSES[status]}")
+        if status not in STATUSES:
+            return self.skip(f"{post_type}: status “{status or 'none'}”")
+        self.create(item, post_type, wp_id, status)
+
+    def create(self, item, post_type, wp_id, wp_status):
+        local = wp_datetime(text_of(item, "wp:post_date"))
+        when = (
+            wp_datetime(text_of(item, "wp:post_date_gmt"))
+            or (local and to_utc(local, self.zone))
+            or rss_datetime(text_of(item, "pubDate"))
+        )
+        modified = wp_datetime(text_of(item, "wp:post_modified_gmt"))
+        status = STATUSES[wp_status]
+        if wp_status == "private":
+            self.summary.as_drafts["private"] += 1
+        elif text_of(item, "wp:post_password") and status != Article.DRAFT:
+            status = Article.DRAFT
+            self.summary.as_drafts["password-protected"] += 1
+        if status == "scheduled":
+            status = Article.PUBLISHED if when else Article.DRAFT
+        published_at = (when or self.now) if status == Article.PUBLISHED else None
+
+        body = self.body.convert(text_of(item, "content:encoded"), wp_id)
+        body_text = plain_text(body)
+        title = plain(text_of(item, "title"))[:TITLE_LENGTH].strip()
+        title = title or first_sentence(body_text, 80) or f"Untitled {post_type} {wp_id}"
+        lead = plain(text_of(item, "excerpt:encoded")) or first_sentence(body_text)
+        post_name = unquote(text_of(item, "wp:post_name")).strip().lower()
+        slug = slugify(post_name) if has_slug_text(post_name) else slugify(title)
+
+        tags = {
+            plain(tag.text or "").casefold()
+            for tag in children(item, "category")
+            if tag.get("domain") in ("post_tag", "tag")
+        } - {""}
+        self.summary.tags |= tags
+        self.summary.tagged_articles += bool(tags)
+        self.summary.comments += len(children(item, "wp:comment"))
+
+        author = self.author(text_of(item, "dc:creator"))
+        section, rubric = self.placement(item)
+        lead_image = self.featured_image(item)
+        self.summary.imported[post_type] += 1
+        state = "scheduled" if published_at and published_at > self.now else status
+        self.summary.states[state] += 1
+        if self.options.dry_run:
+            return
+        created = when or self.now
+        article = Article.create(
+            title=title,
+            slug=slug,
+            lead=lead,
+            body=body,
+            section=section,
+            rubric=rubric,
+            author=author,
+            hot=text_of(item, "wp:is_sticky").strip() == "1",
+            status=status,
+            published_at=published_at,
+            created_at=created,
+            updated_at=max(modified or created, created),
+            lead_image=lead_image,
+        )
+        ArticleIndex.store(article)
+        Revision.record(article, None, "imported from WordPress")
+        permalink_date = local or (when and when.replace(tzinfo=dt.UTC).astimezone(self.zone))
+        LegacyPost.create(
+            wp_id=wp_id,
+            post_type=post_type,
+            slug=post_name or slug,
+            year=permalink_date.year if permalink_date else None,
+            month=permalink_date.month if permalink_date else None,
+            day=permalink_date.day if permalink_date else None,
+            article=article,
+        )
+
+    def remove_written_files(self):
+        for path in self.written:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+        self.written.clear()
+
+
+def import_wordpress(path, options, progress=None, found=None):
+    """Import the WXR file at `path`; returns the Summary. Raises WXRError for a bad file.
+
+    Everything is one transaction: on any failure nothing is stored and the media
+    files written so far are removed. `progress(item_count)` is called after each item.
+    """
+    found = found or scan(path)
+    summary = Summary(dry_run=options.dry_run)
+    importer = Importer(found, options, summary)
+
+    def run():
+        for element in channel_elements(path):
+            if element.tag == "item":
+                importer.item(element)
+                if progress:
+                    progress(1)
+
+    if options.dry_run:
+        run()
+        return summary
+    try:
+        with write_transaction():
+            run()
+            SiteSettings.bump_content_version()
+    except BaseException:
+        importer.remove_written_files()
+        raise
+    return summary
+
+
+# --- Old permalinks ---------------------------------------------------------------------------
+
+
+def legacy_article(wp_id=None, slug=None, year=None, month=None, day=None):
+    """The visible article imported from this WordPress post, or None.
+
+    By id (/?p=ID, /?page_id=ID) or by permalink (/YYYY/MM/DD/slug/, /YYYY/MM/slug/).
+    """
+    query = Article.visible().join(LegacyPost, on=(LegacyPost.article == Article.id))
+    if wp_id is not None:
+        query = query.where(LegacyPost.wp_id == wp_id)
+    else:
+        query = query.where(
+            (LegacyPost.slug == slug.lower())
+            & (LegacyPost.year == year)
+            & (LegacyPost.month == month)
+        )
+        if day is not None:
+            query = query.where(LegacyPost.day == day)
+    return query.first()
+
+
+def legacy_id(args):
+    """The post id of /?p=ID or /?page_id=ID, or None."""
+    for name in ("p", "page_id"):
+        value = args.get(name, "")
+        if re.fullmatch(r"[0-9]{1,10}", value) and 0 < int(value) < 2**31:
+            return int(value)
+    return None
+
+
+# --- The command ------------------------------------------------------------------------------
+
+
+@click.command("import-wordpress")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--pages", is_flag=True, help="Import pages as articles too (else they are skipped).")
+@click.option(
+    "--categories",
+    type=click.Choice(["rubrics", "sections"]),
+    default="rubrics",
+    show_default=True,
+    help="What WordPress categories become.",
+)
+@click.option(
+    "--section",
+    default="News",
+    show_default=True,
+    help="The section of every article (with --categories sections: of those without a "
+    "category). Created if missing.",
+)
+@click.option(
+    "--rubric",
+    default="General",
+    show_default=True,
+    help="The rubric of articles without a category (with --categories sections: of every "
+    "article). Created if missing.",
+)
+@click.option(
+    "--map",
+    "mapping",
+    multiple=True,
+    metavar='"CATEGORY=NAME"',
+    help="Give the WordPress category CATEGORY (its name or slug) the Newsdesk name NAME; "
+    "several categories mapped to one name are merged. Repeatable.",
+)
+@click.option(
+    "--media-dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="A copy of the site's wp-content/uploads folder: featured images are taken from it.",
+)
+@click.option("--dry-run", is_flag=True, help="Read the file and report; store nothing.")
+@with_appcontext  # media.py reads the app's config
+def import_wordpress_command(file, pages, categories, section, rubric, mapping, media_dir, dry_run):
+    """Import a WordPress export (WXR) FILE.xml: posts (and pages) become articles.
+
+    \b
+    Posts become articles; pages too with --pages; attachments serve only as
+    featured images (their files from --media-dir); menus, revisions and other
+    post types are skipped. Status: publish -> published, future -> scheduled,
+    draft -> draft, pending -> submitted, private and password-protected ->
+    draft; trash and auto-draft are skipped.
+
+    \b
+    A post's first category becomes its rubric (or section, with --categories
+    sections); "Uncategorized" counts as none, and a post without a category
+    gets the default. Authors become author accounts that cannot log in (an
+    existing staff account with the same email or name is used instead). Tags
+    and comments are left out: Newsdesk has neither. Every body is sanitized.
+
+    \b
+    Old links keep working: /?p=ID, /?page_id=ID and /YYYY/MM/DD/slug/
+    redirect (301) to the new article.
+
+    \b
+    Running it again is safe: posts already imported (by their WordPress id)
+    are skipped, so a later export of the same site adds only new posts.
+    Import one WordPress site per Newsdesk site: ids of two sites collide.
+    The import is one transaction: if anything fails, nothing is stored.
+    Editors' saves wait while it runs.
+    """
+    try:
+        options = Options(
+            pages=pages,
+            categories=categories,
+            section=" ".join(section.split()),
+            rubric=" ".join(rubric.split()),
+            mapping=parse_mapping(mapping),
+            media_dir=media_dir,
+            dry_run=dry_run,
+        )
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--map") from None
+    if not options.section or not options.rubric:
+        raise click.BadParameter("needs a name", param_hint="--section/--rubric")
+    create_tables()
+    try:
+        found = scan(file)
+    except WXRError as error:
+        raise click.ClickException(
+            f"{file} cannot be imported: {error}. Nothing was stored."
+        ) from None
+    try:
+        with click.progressbar(length=found.items, label="Importing WordPress items") as bar:
+            summary = import_wordpress(file, options, progress=bar.update, found=found)
+    except WXRError as error:
+        raise click.ClickException(
+            f"{file} cannot be imported: {error}. Nothing was stored."
+        ) from None
+    except Exception as error:
+        raise click.ClickException(
+            f"the import failed, and nothing was stored: {type(error).__name__}: {error}"
+        ) from error
+    for line in summary.lines():
+        click.echo(line)
