@@ -280,8 +280,10 @@ def test_sidebar_list_shows_the_8_newest_titles(client, sections, make_article):
 def test_sidebar_list_links_to_section_page_and_feed(client, sections, make_article, slug):
     make_article(section=sections[slug])
     sidebar = sidebar_list(open_page(client, "/"), slug)
-    assert sidebar.href_of("read more") == f"/section/{slug}"
-    assert sidebar.href_of("rss") == f"/section/{slug}/rss.xml"
+    name = slug.capitalize()
+    # The seed's visible "read more" and "rss", with the section named for screen readers.
+    assert sidebar.href_of(f"read more: {name}") == f"/section/{slug}"
+    assert sidebar.href_of(f"rss: {name}") == f"/section/{slug}/rss.xml"
 
 
 # --- Section and rubric pages -----------------------------------------------------------------
