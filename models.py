@@ -801,26 +801,53 @@ class ArticleIndex(FTS5Model):
             note = f"Only the first {cls.MAX_TERMS} words were searched."
         return (" ".join(terms) or None), note
 
+    # Unfiltered searches rank this many best bm25 matches, not every match: a word in
+    # most articles would otherwise cost a join and a sort over all of them.
+    CANDIDATES = 1000
+
     @classmethod
-    def search(cls, match, *conditions):
-        """Visible articles matching the FTS5 expression `match`, best first.
+    def search(cls, match, page, per_page, *conditions):
+        """One page of visible articles matching the FTS5 expression `match`, best first.
 
         Relevance is bm25 (title weighted above lead and body), nudged towards recent
-        articles: ten years of age cost as much as one point of bm25.
+        articles: ten years of age cost as much as one point of bm25. Returns the page
+        and whether the candidates were capped (then the total is a lower bound).
         """
         table = cls._meta.entity
-        score = (
-            fn.bm25(table, *cls.WEIGHTS)
-            + (fn.julianday(utcnow()) - fn.julianday(Article.published_at)) / 3650.0
+        relevance = fn.bm25(table, *cls.WEIGHTS)
+        ranked = cls.select(cls.rowid, relevance.alias("relevance")).where(cls.match(match))
+        # Cheap: walks the match list without ranking it.
+        capped = not conditions and (
+            cls.select(cls.rowid).where(cls.match(match)).offset(cls.CANDIDATES).limit(1).exists()
         )
-        snippet = fn.snippet(table, -1, *cls.HIGHLIGHT, "…", 24)
+        if capped:
+            ranked = ranked.order_by(relevance).limit(cls.CANDIDATES)
+        best = ranked.alias("best")
+        age = (fn.julianday(utcnow()) - fn.julianday(Article.published_at)) / 3650.0
         query = (
             Article.with_names(Article.visible_where(*conditions))
-            .select_extend(snippet.alias("snippet"))
-            .join_from(Article, cls, on=(cls.rowid == Article.id))
-            .where(cls.match(match))
+            .join_from(Article, best, on=(best.c.rowid == Article.id))
+            .order_by(best.c.relevance + age, Article.id.desc())
         )
-        return query.order_by(score, Article.id.desc())
+        total = query.count()
+        results = Pagination(query.paginate(page, per_page), total, page, per_page)
+        cls.attach_snippets(match, results.items)
+        return results, capped
+
+    @classmethod
+    def attach_snippets(cls, match, articles):
+        """Set `snippet` on each article: its best passage, matched words marked."""
+        if not articles:
+            return
+        snippet = fn.snippet(cls._meta.entity, -1, *cls.HIGHLIGHT, "…", 24)
+        rows = (
+            cls.select(cls.rowid, snippet.alias("snippet"))
+            .where(cls.match(match) & cls.rowid.in_([a.id for a in articles]))
+            .tuples()
+        )
+        snippets = dict(rows)
+        for article in articles:
+            article.snippet = snippets.get(article.id, "")
 
 
 class SlugRedirect(BaseModel):

@@ -13,7 +13,7 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 
 from caching import per_version, site_settings
-from models import SIDEBAR_SIZE, Article, ArticleIndex, Pagination, Rubric, Section, User
+from models import SIDEBAR_SIZE, Article, ArticleIndex, Rubric, Section, User
 from sanitize import without_images
 from wordpress import legacy_article, legacy_id
 
@@ -225,11 +225,15 @@ def search():
     notes = [note, *notes] if note else notes
     results = None
     if match:
-        query = ArticleIndex.search(match, *conditions)
         number = page_number()
-        results = Pagination(query.paginate(number, PAGE_SIZE), query.count(), number, PAGE_SIZE)
+        results, capped = ArticleIndex.search(match, number, PAGE_SIZE, *conditions)
         if number > 1 and not results.exists:
             abort(404)
+        if capped:
+            notes.append(
+                f"Showing the best {ArticleIndex.CANDIDATES:,} matches: add words or a filter "
+                "to narrow the search."
+            )
     return render_template(
         "public/search.html", text=text, results=results, notes=notes, searched=bool(match)
     )

@@ -220,3 +220,16 @@ def test_search_box_on_every_page_links_to_the_right_version(client, make_articl
     assert 'action="/text/search"' in text_page.get_data(as_text=True)
     text_results = client.get("/text/search?q=zeppelin").get_data(as_text=True)
     assert f'href="/text/articles/{article.id}/{article.slug}"' in text_results
+
+
+def test_a_very_common_word_ranks_the_best_candidates_and_says_so(
+    client, make_article, monkeypatch
+):
+    monkeypatch.setattr(ArticleIndex, "CANDIDATES", 5)
+    for n in range(8):
+        make_article(title=f"Zeppelin {n}", body="<p>zeppelin " * (n + 1) + "</p>")
+    html = search(client, "zeppelin").get_data(as_text=True)
+    assert "Showing the best 5 matches" in html
+    assert len(result_titles(search(client, "zeppelin"))) == 5
+    filtered = search(client, "zeppelin", section="news").get_data(as_text=True)
+    assert "Showing the best" not in filtered  # a filter searches every match
