@@ -43,8 +43,11 @@ serve: venv
 	$(BIN)/flask --app app init-db
 	$(BIN)/gunicorn "app:create_app()"
 
+# Load, page weight, memory and durability (bench/all.py): about 12 minutes, stops by
+# itself; BENCH_ARGS=--quick for a 2-minute smoke run. Needs wrk and nginx (apt-get).
 bench: venv
-	$(BIN)/python bench/load.py
+	@command -v wrk >/dev/null || { echo "bench needs wrk and nginx: apt-get install -y wrk nginx"; exit 1; }
+	$(BIN)/python bench/all.py $(BENCH_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .

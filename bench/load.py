@@ -1,78 +1,100 @@
-"""Load benchmark for Newsdesk: throughput, latency and CPU cost of the main public pages.
+"""Load benchmark for Newsdesk: throughput, latency and CPU cost of the public pages, beside
+the framework's ceiling (a minimal Flask route) and the machine's (nginx serving a file).
 
-What it does:
+What it does, all in one run on the same machine:
   1. Builds (once, then cached) a SQLite database of demo articles with the app's own
      `flask init-db` and `flask seed-demo` commands: 100,000 articles at
      bench/data/bench-100k.db. It is built again when models.py, demo.py or commands.py
      change, or with --rebuild.
-  2. Starts gunicorn with 2 sync workers on a free port of 127.0.0.1 and waits for
-     /healthz. Its output (tracebacks of any 500s) goes to bench/data/gunicorn.log.
-  3. Picks the URLs from the running site: the main page, an article linked from it,
-     a deep section page (/section/news?page=500), the site RSS feed and the text version
-     of the article.
-  4. Runs `wrk --latency` on each URL, one after another, and reads gunicorn's CPU time
-     (master + workers, from /proc) before and after each run.
-  5. Prints the machine and a table: response bytes, requests/s, p50 and p99 latency,
-     CPU ms per request, errors (non-2xx/3xx responses and socket errors).
+  2. gunicorn (the repository's gunicorn.conf.py, 2 sync workers, access log on) serving
+     bench/minimal_app.py: one route returning a fixed 20 KB string.
+  3. gunicorn serving Newsdesk with the page cache on (the default, 64 MB a worker), then
+     again with it off (PAGE_CACHE_MB=0: every request renders). The URLs come from the
+     running site: the main page, an article linked from it, a deep section page
+     (/section/news?page=500), the site RSS feed, the text version of the article, and
+     three searches (never page-cached: measured with the cache on only).
+  4. nginx serving a saved copy of the article page (a throwaway configuration in a
+     temporary directory: the machine's ceiling).
+  5. The minimal Flask route again, to see how much the machine drifted during the run.
+Each URL runs `wrk -t2 --latency` at 16 and at 64 connections, one after another; the CPU
+time of the server (master and workers: utime + stime from /proc, reaped workers included)
+is read before and after each run.
 
-wrk runs on the same machine and competes with the workers for the cores: compare
-figures taken on the same machine, and prefer CPU ms/req, which is less sensitive to that.
+It prints the machine, one table per connection count (requests/s, p50, p99, CPU ms per
+request, % of the minimal route's requests/s and of its CPU cost) and the targets: with the
+page cache on, the article and main pages at >= 70 % of the minimal route's requests/s;
+with it off, >= 20 %.
+
+wrk runs on the same machine and competes with the servers for the cores: compare figures
+taken in the same run, and prefer CPU ms/req, which other load disturbs far less.
 
 Run from the repository root:
-    python bench/load.py                 # full run: 100k articles, 10 s per URL
-    python bench/load.py --quick         # smoke test: 1k articles, 2 s per URL
-    python bench/load.py --json bench/results/run.json
-Needs `wrk` (apt-get install wrk) and the app's dependencies, gunicorn included.
-Exits 1 when a URL could not be measured; every other URL is still measured.
+    python bench/load.py                 # full run: 100k articles, 5 s per URL and setting
+    python bench/load.py --quick         # smoke test: 1k articles, 1 s per URL
+    python bench/load.py --json bench/results/load.json
+Needs `wrk` and `nginx` (apt-get install wrk nginx) and the app's dependencies.
+Exits 1 when a URL could not be measured or answered errors; every other URL is measured.
 """
 
 import argparse
-import contextlib
-import datetime as dt
-import hashlib
-import json
-import os
-import platform
 import re
 import shutil
-import signal
-import socket
-import sqlite3
-import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-DATA_DIR = REPO / "bench" / "data"
-LOG_PATH = DATA_DIR / "gunicorn.log"  # gunicorn's own output: tracebacks of 500s land here
-HOST = "127.0.0.1"
-WORKERS = 2
-WRK_THREADS = 2
-HEALTH_TIMEOUT = 30  # seconds for gunicorn to answer /healthz
-BUILD_TIMEOUT = 30 * 60  # seconds for init-db + seed-demo, however slow the machine
-HTTP_TIMEOUT = 10  # seconds for the plain GETs that pick URLs and measure sizes
+from common import (
+    CLK_TCK,
+    DATA_DIR,
+    HOST,
+    WORKERS,
+    WRK_THREADS,
+    cpu_ticks,
+    database_for,
+    ensure_database,
+    fmt,
+    gunicorn,
+    http_get,
+    log_size,
+    logged_requests,
+    machine_info,
+    main_guard,
+    nginx,
+    print_machine,
+    print_table,
+    run_wrk,
+    short,
+    wait_until_idle,
+    write_json,
+)
+
 DEEP_PAGE = 500
-# The files a cached database depends on; it is rebuilt when one of them changes.
-DATABASE_SOURCES = ("models.py", "demo.py", "commands.py")
-CLK_TCK = os.sysconf("SC_CLK_TCK")
+CONNECTIONS = (16, 64)
+# Targets: requests/s as a share of the minimal Flask route's, same connections.
+TARGETS = {"cache on": 0.70, "cache off": 0.20}
+TARGET_PAGES = ("main page", "article")
+
+NEWSDESK_ON, NEWSDESK_OFF = "Newsdesk, cache on", "Newsdesk, cache off"
+MINIMAL, MINIMAL_AGAIN, NGINX = "minimal Flask", "minimal Flask, again", "nginx, static file"
 
 
 @dataclass
 class Result:
-    """One URL's figures; None where wrk failed or the figure could not be read."""
+    """One URL on one server at one connection count; None where it could not be read."""
 
+    server: str
     label: str
     path: str
+    connections: int
     bytes: int | None = None
     requests: int | None = None
     rps: float | None = None
     p50_ms: float | None = None
     p99_ms: float | None = None
-    cpu_ms_per_req: float | None = None
+    cpu_ms_per_req: float | None = None  # server CPU (run + drain) / requests served
+    served: int | None = None  # requests the server answered (access log), wrk's or not
+    drain_s: float | None = None  # seconds the server still worked after wrk stopped
     non_2xx_3xx: int = 0
     socket_errors: dict = field(default_factory=dict)
     error: str | None = None
@@ -80,163 +102,6 @@ class Result:
     @property
     def errors(self):
         return self.non_2xx_3xx + sum(self.socket_errors.values())
-
-
-# --- The database -------------------------------------------------------------------------
-
-
-BENCH_SECRET = "bench-only-secret-key-0123456789"  # gunicorn.conf.py refuses short keys
-
-
-def database_url(path):
-    return "sqlite:///" + str(path.resolve())  # an absolute path gives sqlite:////...
-
-
-def flask(args, db_path):
-    """Run `python -m flask --app app ARGS` on this database, output shown as it comes."""
-    env = {**os.environ, "DATABASE_URL": database_url(db_path), "SECRET_KEY": BENCH_SECRET}
-    command = [sys.executable, "-m", "flask", "--app", "app", *args]
-    subprocess.run(command, cwd=REPO, env=env, check=True, timeout=BUILD_TIMEOUT)
-
-
-def remove_database(path):
-    for suffix in ("", "-wal", "-shm"):
-        Path(str(path) + suffix).unlink(missing_ok=True)
-
-
-def count_articles(path):
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
-        return conn.execute("SELECT COUNT(*) FROM article").fetchone()[0]
-
-
-def source_fingerprint():
-    """A hash of the code that defines the database: its schema and the demo content."""
-    digest = hashlib.sha256()
-    for name in DATABASE_SOURCES:
-        source = REPO / name
-        digest.update(source.read_bytes() if source.exists() else b"")
-    return digest.hexdigest()[:16]
-
-
-def stamp_path(path):
-    return path.with_name(path.name + ".source")
-
-
-def ensure_database(path, articles, rebuild):
-    """Reuse the cached database, or build it; returns the seconds the build took (or None).
-
-    A database built from other versions of models.py or demo.py is rebuilt: the app
-    would fail on a changed schema, or the figures would describe other content.
-    """
-    fingerprint = source_fingerprint()
-    stamp = stamp_path(path)
-    built_from = stamp.read_text().strip() if stamp.exists() else None
-    if path.exists() and not rebuild:
-        if built_from == fingerprint:
-            print(
-                f"Database: reusing {path.relative_to(REPO)} ({count_articles(path):,} articles;"
-                " --rebuild for a fresh one)"
-            )
-            return None
-        print(f"Database: the cached one predates a change to {'/'.join(DATABASE_SOURCES)}")
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
-    # Build under another name so an interrupted build is never mistaken for a cached one.
-    partial = path.with_name(path.name + ".partial")
-    remove_database(partial)
-    print(f"Database: building {path.relative_to(REPO)} with {articles:,} demo articles...")
-    started = time.monotonic()
-    try:
-        flask(["init-db"], partial)
-        flask(["seed-demo", "--articles", str(articles)], partial)
-    except BaseException:
-        remove_database(partial)
-        raise
-    seconds = time.monotonic() - started
-    remove_database(path)
-    partial.replace(path)  # the WAL was checkpointed when the last connection closed
-    stamp.write_text(fingerprint + "\n")
-    print(f"Database: {count_articles(path):,} articles loaded in {seconds:.1f} s")
-    return seconds
-
-
-# --- The server ---------------------------------------------------------------------------
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-def http_get(url):
-    """(status, body) of a plain GET; HTTP errors are answers too."""
-    try:
-        with urllib.request.urlopen(url, timeout=HTTP_TIMEOUT) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
-
-
-def start_gunicorn(db_path, port):
-    env = {**os.environ, "SECRET_KEY": BENCH_SECRET, "DATABASE_URL": database_url(db_path)}
-    app, bind = "app:create_app()", f"{HOST}:{port}"
-    command = [sys.executable, "-m", "gunicorn", app, "--workers", str(WORKERS), "--bind", bind]
-    # Its own session: Ctrl-C reaches only this script, which then stops gunicorn in order,
-    # and the whole group (master and workers) can be killed if it does not stop.
-    with open(LOG_PATH, "w") as log:  # the child has its own copy of the file descriptor
-        return subprocess.Popen(
-            command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-
-
-def wait_until_healthy(server, base_url):
-    deadline = time.monotonic() + HEALTH_TIMEOUT
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(
-                f"gunicorn exited with code {server.returncode}; see {LOG_PATH.relative_to(REPO)}"
-            )
-        try:
-            if http_get(base_url + "/healthz")[0] == 200:
-                return
-        except OSError:
-            pass  # not listening yet
-        time.sleep(0.2)
-    raise RuntimeError(f"/healthz did not answer 200 within {HEALTH_TIMEOUT} s")
-
-
-def stop_gunicorn(server):
-    """SIGTERM (graceful), then SIGKILL the whole process group if it lingers."""
-    if server.poll() is None:
-        server.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            server.wait(timeout=10)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(server.pid, signal.SIGKILL)  # workers left behind by a killed master
-    server.wait(timeout=10)
-
-
-def cpu_ticks(master_pid):
-    """User + system clock ticks of gunicorn: the master, its live workers and reaped ones.
-
-    The master's cutime/cstime hold the time of workers it has already reaped, so a worker
-    restarted during a run still counts.
-    """
-    total = 0
-    for stat_path in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat_path.read_text()
-        except OSError:
-            continue  # exited meanwhile
-        # Fields after the command name, which is in parentheses and may hold spaces.
-        fields = text[text.rindex(")") + 2 :].split()
-        pid, ppid = int(stat_path.parent.name), int(fields[1])
-        utime, stime, cutime, cstime = (int(v) for v in fields[11:15])
-        if pid == master_pid:
-            total += utime + stime + cutime + cstime
-        elif ppid == master_pid:
-            total += utime + stime
-    return total
 
 
 # --- Picking the URLs ---------------------------------------------------------------------
@@ -263,7 +128,7 @@ def pick_urls(base_url):
     notes = []
     status, body = http_get(base_url + "/")
     if status != 200:
-        raise RuntimeError(f"the main page answered {status}; see {LOG_PATH.relative_to(REPO)}")
+        raise RuntimeError(f"the main page answered {status}")
     urls = [("main page", "/")]
 
     match = re.search(rb'href="(/articles/\d+/[^"/?#]+)"', body)
@@ -284,260 +149,308 @@ def pick_urls(base_url):
 
     urls.append(("site RSS", "/rss.xml"))
     if article:
-        urls.append(("article, text version", "/text" + article))
+        urls.append(("text article", "/text" + article))
     # Search: a word in most articles, a word in one, and a phrase.
     urls += [
         ("search, common word", "/search?q=government"),
         ("search, rare word", "/search?q=Khalilzad"),
-        ("search, two-word phrase", "/search?q=%22troop+withdrawal%22"),
+        ("search, phrase", "/search?q=%22troop+withdrawal%22"),
     ]
     return urls, notes
 
 
-def warm_up(base_url, urls, rounds=10):
+def warm_up(base_url, urls, rounds=4):
     """GET every URL a few times so both workers have compiled templates and warm caches."""
     for _ in range(rounds):
         for _label, path in urls:
             http_get(base_url + path)
 
 
-# --- wrk ----------------------------------------------------------------------------------
-
-DURATION_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
+# --- Measuring ----------------------------------------------------------------------------
 
 
-def to_ms(value):
-    """wrk's '12.34ms' / '850.00us' / '1.02s' in milliseconds."""
-    number, unit = re.fullmatch(r"([\d.]+)([a-z]+)", value).groups()
-    return float(number) * DURATION_UNITS[unit]
-
-
-def parse_wrk(output, result):
-    """Fill `result` from wrk's report; raise ValueError when the report is not there."""
-    requests = re.search(r"^\s*(\d+) requests in", output, re.M)
-    rps = re.search(r"^Requests/sec:\s*([\d.]+)", output, re.M)
-    if not (requests and rps):
-        raise ValueError("no requests count or Requests/sec in wrk's output")
-    result.requests, result.rps = int(requests.group(1)), float(rps.group(1))
-    # The --latency distribution: lines like "     50%    4.20ms".
-    percentiles = dict(re.findall(r"^\s+(50|99)(?:\.0+)?%\s+(\S+)$", output, re.M))
-    if "50" in percentiles:
-        result.p50_ms = to_ms(percentiles["50"])
-    if "99" in percentiles:
-        result.p99_ms = to_ms(percentiles["99"])
-    # Both lines are printed only when there is something to report.
-    sockets = re.search(r"Socket errors: (.*)", output)
-    if sockets:
-        pairs = re.findall(r"(\w+) (\d+)", sockets.group(1))
-        result.socket_errors = {name: int(n) for name, n in pairs if int(n)}
-    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    result.non_2xx_3xx = int(non_2xx.group(1)) if non_2xx else 0
-
-
-def run_wrk(url, duration, connections, timeout):
-    """wrk's stdout; raises RuntimeError with its stderr when it fails."""
-    command = [
-        "wrk",
-        f"-t{WRK_THREADS}",
-        f"-c{connections}",
-        f"-d{duration}s",
-        f"--timeout={timeout}s",
-        "--latency",
-        url,
-    ]
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=duration + 30)
-    except subprocess.TimeoutExpired as error:
-        raise RuntimeError(f"wrk did not finish within {duration + 30} s") from error
-    if done.returncode != 0:
-        raise RuntimeError(f"wrk exited with {done.returncode}: {done.stderr.strip()[:300]}")
-    return done.stdout
-
-
-def measure(base_url, label, path, server, args):
-    result = Result(label, path)
-    url = base_url + path
+def measure(server, server_name, label, path, connections, args):
+    result = Result(server_name, label, path, connections)
+    url = server.base_url + path
+    if not server.alive():
+        result.error = f"{server.name} is no longer running (see {server.log_path})"
+        return result
     try:
         status, body = http_get(url)
         result.bytes = len(body)
         if status != 200:
             result.error = f"plain GET answered {status}"
+        offset = log_size(server.log_path)
         before = cpu_ticks(server.pid)
-        output = run_wrk(url, args.duration, args.connections, args.timeout)
+        wrk = run_wrk(url, args.duration, connections, args.timeout)
+        # Requests wrk gave up on are still served: their CPU belongs to this URL.
+        result.drain_s = wait_until_idle(server)
         ticks = cpu_ticks(server.pid) - before
-        parse_wrk(output, result)
-        if result.requests:
-            result.cpu_ms_per_req = ticks * 1000 / CLK_TCK / result.requests
+        result.requests, result.rps = wrk.requests, wrk.rps
+        result.p50_ms, result.p99_ms = wrk.p50_ms, wrk.p99_ms
+        result.non_2xx_3xx, result.socket_errors = wrk.non_2xx_3xx, wrk.socket_errors
+        # gunicorn logs every request it served; nginx runs without an access log.
+        served = logged_requests(server.log_path, offset, path) if server.name == "gunicorn" else 0
+        result.served = served or wrk.requests
+        if result.served:
+            result.cpu_ms_per_req = ticks * 1000 / CLK_TCK / result.served
     except (OSError, RuntimeError, ValueError) as error:
         result.error = f"{type(error).__name__}: {error}"
+    if not server.alive():
+        result.error = f"{server.name} stopped during the run (see {server.log_path})"
     return result
+
+
+def measure_all(server, server_name, urls, args):
+    results = []
+    for connections in CONNECTIONS:
+        for label, path in urls:
+            print(f"  {server_name}, {connections} connections: {label} ...", flush=True)
+            results.append(measure(server, server_name, label, path, connections, args))
+    return results
+
+
+def run_minimal(name, args):
+    print(f"\n{name}: gunicorn, {WORKERS} sync workers, bench/minimal_app.py")
+    with gunicorn(args.db_path, DATA_DIR / "load-minimal.log", app="minimal_app:app") as server:
+        warm_up(server.base_url, [("minimal", "/")])
+        return measure_all(server, name, [("minimal Flask route, 20 KB", "/")], args)
+
+
+def run_newsdesk(name, cache_on, args, urls=None):
+    """Results, the URLs measured, notes, and the article page as served (for nginx)."""
+    extra = {} if cache_on else {"PAGE_CACHE_MB": 0}
+    log = DATA_DIR / ("load-cache-on.log" if cache_on else "load-cache-off.log")
+    print(f"\n{name}: gunicorn, {WORKERS} sync workers, {args.db_path.name}")
+    with gunicorn(args.db_path, log, extra_env=extra) as server:
+        notes = []
+        if urls is None:
+            urls, notes = pick_urls(server.base_url)
+            for note in notes:
+                print(f"  note: {note}")
+        article = dict(urls).get("article")
+        article_html = http_get(server.base_url + article)[1] if article else None
+        warm_up(server.base_url, urls)
+        return measure_all(server, name, urls, args), urls, notes, article_html
+
+
+def run_nginx(article_html, args):
+    print(f"\n{NGINX}: nginx, {WORKERS} worker processes, a saved copy of the article page")
+    with nginx({"article.html": article_html}) as server:
+        warm_up(server.base_url, [("article", "/article.html")])
+        return measure_all(server, NGINX, [("article page, saved copy", "/article.html")], args)
 
 
 # --- Report -------------------------------------------------------------------------------
 
 
-def machine_info():
-    model = "unknown"
-    try:
-        found = re.search(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.M)
-        model = found.group(1).strip() if found else model
-    except OSError:
-        pass
-    wrk_version = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout
-    return {
-        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "nproc": len(os.sched_getaffinity(0)),  # what `nproc` prints
-        "cpu": model,
-        "load_average": " ".join(f"{x:.2f}" for x in os.getloadavg()),
-        "python": platform.python_version(),
-        "sqlite": sqlite3.sqlite_version,
-        "wrk": wrk_version.split(" [")[0].strip() or "unknown",
-    }
-
-
-def short(path, width=48):
-    """The path cut to `width` characters: article slugs make the table too wide."""
-    return path if len(path) <= width else path[: width - 1] + "…"
-
-
-def print_table(results):
-    def number(value, fmt):
-        return "—" if value is None else format(value, fmt)
-
-    header = ("URL", "bytes", "req/s", "p50 ms", "p99 ms", "CPU ms/req", "errors")
-    rows = [
-        (
-            short(r.path),
-            number(r.bytes, ","),
-            number(r.rps, ",.1f"),
-            number(r.p50_ms, ".2f"),
-            number(r.p99_ms, ".2f"),
-            number(r.cpu_ms_per_req, ".2f"),
-            "—" if r.requests is None else f"{r.errors:,}",
-        )
+def minimal_baseline(results, connections):
+    """The minimal route's requests/s and CPU ms/req at this connection count (mean of runs)."""
+    runs = [
+        r
         for r in results
+        if r.server in (MINIMAL, MINIMAL_AGAIN) and r.connections == connections and r.rps
     ]
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    if not runs:
+        return None, None
+    rps = sum(r.rps for r in runs) / len(runs)
+    cpus = [r.cpu_ms_per_req for r in runs if r.cpu_ms_per_req]
+    return rps, (sum(cpus) / len(cpus) if cpus else None)
 
-    # Markdown-table shaped, for the README: the URL left-aligned, the figures right-aligned.
-    def line(cells):
-        figures = [cell.rjust(w) for cell, w in zip(cells[1:], widths[1:], strict=True)]
-        return "| " + " | ".join([cells[0].ljust(widths[0]), *figures]) + " |"
 
-    print(line(header))
-    print("|" + "|".join(["-" * (widths[0] + 2)] + ["-" * (w + 1) + ":" for w in widths[1:]]) + "|")
-    for row in rows:
-        print(line(row))
+def percent(part, whole):
+    return None if not part or not whole else 100 * part / whole
+
+
+def print_tables(results):
+    for connections in CONNECTIONS:
+        base_rps, base_cpu = minimal_baseline(results, connections)
+        print(
+            f"\nwrk -t{WRK_THREADS} -c{connections}: % of minimal = share of the minimal Flask "
+            "route's requests/s (and of its CPU cost: minimal CPU ms / this CPU ms)"
+        )
+        header = ("server", "page", "bytes", "req/s", "p50 ms", "p99 ms", "CPU ms/req",
+                  "% of minimal", "% by CPU", "errors")  # fmt: skip
+        rows = []
+        for r in results:
+            if r.connections != connections:
+                continue
+            rows.append((
+                r.server, short(r.label, 30), fmt(r.bytes, ","), fmt(r.rps, ",.0f"),
+                fmt(r.p50_ms, ".2f"), fmt(r.p99_ms, ".2f"), fmt(r.cpu_ms_per_req, ".2f"),
+                fmt(percent(r.rps, base_rps), ".0f"),
+                fmt(percent(base_cpu, r.cpu_ms_per_req), ".0f"),
+                "—" if r.requests is None else f"{r.errors:,}",
+            ))  # fmt: skip
+        print_table(header, rows, left=2)
+
+
+def target_rows(results):
+    """[(page, cache, connections, target %, measured %, by CPU %, met)]."""
+    rows = []
+    for cache, share in TARGETS.items():
+        server = NEWSDESK_ON if cache == "cache on" else NEWSDESK_OFF
+        for page in TARGET_PAGES:
+            for connections in CONNECTIONS:
+                base_rps, base_cpu = minimal_baseline(results, connections)
+                found = [
+                    r
+                    for r in results
+                    if r.server == server and r.label == page and r.connections == connections
+                ]
+                r = found[0] if found else None
+                measured = percent(r.rps, base_rps) if r else None
+                by_cpu = percent(base_cpu, r.cpu_ms_per_req) if r else None
+                met = None if measured is None else measured >= share * 100
+                rows.append((page, cache, connections, share * 100, measured, by_cpu, met))
+    return rows
+
+
+def print_targets(rows):
+    print("\nTargets (requests/s against the minimal Flask route at the same connections):")
+    header = ("page", "page cache", "connections", "target", "measured", "by CPU", "met")
+    print_table(
+        header,
+        [
+            (
+                page,
+                cache,
+                c,
+                f">= {t:.0f} %",
+                fmt(m, ".0f") + " %",
+                fmt(cpu, ".0f") + " %",
+                "—" if met is None else ("yes" if met else "NO"),
+            )
+            for page, cache, c, t, m, cpu, met in rows
+        ],  # fmt: skip
+        left=2,
+    )
 
 
 def print_problems(results):
+    problems = []
     for r in results:
+        where = f"{r.server}, {r.connections} connections, {r.path}"
         if r.error:
-            print(f"  {r.path}: {r.error}")
+            problems.append(f"  {where}: {r.error}")
         if r.non_2xx_3xx:
-            print(f"  {r.path}: {r.non_2xx_3xx:,} responses neither 2xx nor 3xx")
+            problems.append(f"  {where}: {r.non_2xx_3xx:,} responses neither 2xx nor 3xx")
         if r.socket_errors:
             details = ", ".join(f"{name} {n:,}" for name, n in r.socket_errors.items())
-            print(f"  {r.path}: socket errors: {details}")
+            problems.append(f"  {where}: socket errors: {details}")
+    if problems:
+        print("\nProblems:")
+        print("\n".join(problems))
+    return bool(problems)
 
 
 # --- Main ---------------------------------------------------------------------------------
 
 
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--quick", action="store_true", help="smoke test: 1,000-article database, 2 s per URL"
+        "--quick", action="store_true", help="smoke test: 1,000-article database, 1 s per URL"
     )
-    parser.add_argument("--duration", type=int, help="seconds of wrk per URL (default 10)")
-    parser.add_argument("--connections", type=int, default=16, help="open connections (default 16)")
+    parser.add_argument("--duration", type=int, help="seconds of wrk per URL (default 5)")
     parser.add_argument(
         "--timeout",
         type=int,
-        default=2,
-        help="seconds before wrk counts a request as timed out (default 2)",
+        default=10,
+        help="seconds before wrk counts a request as timed out (default 10)",
     )
     parser.add_argument(
         "--rebuild", action="store_true", help="build a fresh database even if a cached one exists"
     )
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the results here")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.duration is None:
-        args.duration = 2 if args.quick else 10
-    args.articles = 1_000 if args.quick else 100_000
-    args.db_path = DATA_DIR / ("bench-1k.db" if args.quick else "bench-100k.db")
-    if args.duration < 1 or args.connections < WRK_THREADS:
-        parser.error(f"--duration must be >= 1 and --connections >= {WRK_THREADS}")
+        args.duration = 1 if args.quick else 5
+    args.db_path, args.articles = database_for(args.quick)
+    if args.duration < 1:
+        parser.error("--duration must be >= 1")
     return args
 
 
-def main():
-    args = parse_args()
-    if not shutil.which("wrk"):
-        sys.exit("wrk not found: apt-get install wrk")
-    # SIGTERM raises SystemExit like Ctrl-C raises KeyboardInterrupt, so gunicorn is stopped.
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
-
+def main(argv=None):
+    args = parse_args(argv)
+    for tool in ("wrk", "nginx"):
+        if not shutil.which(tool) and not (tool == "nginx" and Path("/usr/sbin/nginx").exists()):
+            sys.exit(f"{tool} not found: apt-get install -y wrk nginx")
+    started = time.monotonic()
     machine = machine_info()
     print("Newsdesk load benchmark")
-    for key, value in machine.items():
-        print(f"  {key}: {value}")
-    print()
-
+    print_machine(machine)
     seed_seconds = ensure_database(args.db_path, args.articles, args.rebuild)
-    port = free_port()
-    base_url = f"http://{HOST}:{port}"
-    server = start_gunicorn(args.db_path, port)
-    try:
-        wait_until_healthy(server, base_url)
-        urls, notes = pick_urls(base_url)
-        print(
-            f"Server: gunicorn, {WORKERS} sync workers at {base_url}; wrk -t{WRK_THREADS} "
-            f"-c{args.connections} -d{args.duration}s --latency, one URL after another"
-        )
-        for note in notes:
-            print(f"  note: {note}")
-        warm_up(base_url, urls)
-        results = []
-        for label, path in urls:
-            print(f"  {label}: {path} ...", flush=True)
-            results.append(measure(base_url, label, path, server, args))
-    finally:
-        stop_gunicorn(server)
+    print(
+        f"Each URL: wrk -t{WRK_THREADS} -c<connections> -d{args.duration}s --latency"
+        f" --timeout {args.timeout}s, at {' and '.join(map(str, CONNECTIONS))} connections,"
+        f" servers on {HOST}"
+    )
+
+    results, notes, urls = [], [], None
+    results += run_minimal(MINIMAL, args)
+    on, urls, notes, article_html = run_newsdesk(NEWSDESK_ON, True, args)
+    results += on
+    # Search pages are never page-cached (caching.UNCACHED_ENDPOINTS): the same code runs
+    # with the cache on or off, so they are measured once, with it on.
+    uncached = [(label, path) for label, path in urls if not path.startswith("/search")]
+    notes.append("searches are never page-cached: measured once, with the cache on")
+    results += run_newsdesk(NEWSDESK_OFF, False, args, uncached)[0]
+    if article_html:
+        results += run_nginx(article_html, args)
+    else:
+        notes.append("no article page saved: nginx not measured")
+    results += run_minimal(MINIMAL_AGAIN, args)
 
     print()
-    print_table(results)
-    if any(r.error or r.errors for r in results):
-        print("\nProblems:")
-        print_problems(results)
+    print_tables(results)
+    targets = target_rows(results)
+    print_targets(targets)
+    problems = print_problems(results)
+    seconds = time.monotonic() - started
+    print(f"\nLoad benchmark: {seconds:.0f} s")
 
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        report = {
-            "machine": machine,
-            "settings": {
-                "articles": args.articles,
-                "workers": WORKERS,
-                "threads": WRK_THREADS,
-                "connections": args.connections,
-                "duration_s": args.duration,
-                "timeout_s": args.timeout,
+        write_json(
+            args.json,
+            {
+                "machine": machine,
+                "settings": {
+                    "database": args.db_path.name,
+                    "articles": args.articles,
+                    "workers": WORKERS,
+                    "threads": WRK_THREADS,
+                    "connections": list(CONNECTIONS),
+                    "duration_s": args.duration,
+                    "timeout_s": args.timeout,
+                },
+                "seed_seconds": seed_seconds,
+                "seconds": seconds,
+                "notes": notes,
+                "results": [asdict(r) for r in results],
+                "targets": [
+                    dict(
+                        zip(
+                            (
+                                "page",
+                                "cache",
+                                "connections",
+                                "target_pct",
+                                "measured_pct",
+                                "by_cpu_pct",
+                                "met",
+                            ),
+                            row,
+                            strict=True,
+                        )
+                    )
+                    for row in targets
+                ],  # fmt: skip
             },
-            "seed_seconds": seed_seconds,
-            "notes": notes,
-            "results": [asdict(r) for r in results],
-        }
-        args.json.write_text(json.dumps(report, indent=2) + "\n")
-        print(f"\nResults written to {args.json}")
-    return 1 if any(r.error for r in results) else 0
+        )
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        # main's `finally` has already stopped gunicorn; no traceback for a Ctrl-C.
-        print("\nInterrupted.", file=sys.stderr)
-        sys.exit(130)
-    except (RuntimeError, subprocess.SubprocessError) as error:
-        sys.exit(f"load.py: {error}")
+    main_guard(main)

@@ -1,0 +1,692 @@
+"""Mixed load: readers and editors at once, then with kill -9 of workers, then a backup
+under load; afterwards, every save that was answered with success must be in the database.
+
+Three phases on one copy of the benchmark database, each with its own gunicorn (the
+repository's gunicorn.conf.py, 2 sync workers, page cache on):
+  1. mixed:   32 reader connections (wrk walking a list of public pages: the main pages,
+              articles, text versions, sections, feeds, searches) plus 4 editors, for 60 s.
+  2. kill -9: the same, and every 10 s a random gunicorn worker gets SIGKILL.
+  3. backup:  the same load (half as long); `flask --app app backup PATH` runs meanwhile.
+Each editor is a Python thread with its own session: it logs in through the login form
+(CSRF token from the form), takes the CSRF token from <meta name="csrf-token">, then saves
+the lead of an article in a loop through the editor's own request (POST
+/desk/articles/<id>/fields/lead with `version`, X-CSRFToken and HX-Request headers), taking
+the new version from each answer. Each editor has an article of its own; one save in four
+goes to an article all editors share, so they collide: 409 (conflict, nothing saved) is a
+correct answer, after which the editor takes the current version from the answer.
+
+Every save answered 200 is recorded (article, version, value). Afterwards:
+  - no 5xx (the access log is read too) and no "database is locked" in gunicorn's log;
+  - every recorded save has its Revision row (article, version) holding that value, and
+    each article's current version and lead agree with the last save of it;
+  - PRAGMA integrity_check is ok; after the kill -9 phase gunicorn still serves, with all
+    its workers;
+  - the backup passes integrity_check, holds every save acknowledged before it started,
+    and opens as a working site (a second gunicorn on it answers / and an article).
+A save whose answer never came (its worker was killed) is neither acknowledged nor lost.
+
+Database: a copy of bench/data/bench-100k.db (1.5 GB; copying takes a few seconds) in
+bench/data/, removed afterwards; --quick uses the 1k one.
+
+Run from the repository root:
+    python bench/mixed.py                  # 60 s a phase (the backup phase 30 s)
+    python bench/mixed.py --duration 20 --quick
+    python bench/mixed.py --json bench/results/mixed.json
+"""
+
+import argparse
+import contextlib
+import http.cookiejar
+import itertools
+import os
+import random
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import common
+
+FIELD = "lead"
+EDITOR_PASSWORD = "bench-editor-password-0123"
+SHARED_EVERY = 4  # one save in four goes to the shared article
+REQUEST_TIMEOUT = 15
+ACCESS_STATUS = re.compile(r'^\S+ \S+ \S+ \[[^\]]+\] "[^"]*" (\d{3}) ', re.M)
+LOCKED = "database is locked"
+
+
+# --- Editors ------------------------------------------------------------------------------
+
+
+@dataclass
+class Ack:
+    """A save the site answered with success: it must be in the database."""
+
+    editor: str
+    article: int
+    version: int
+    value: str
+    at: float  # time.monotonic() when the answer arrived
+
+
+@dataclass
+class EditorStats:
+    saved: int = 0
+    conflicts: int = 0  # 409: someone saved first; nothing saved, current version sent back
+    unknown: int = 0  # no answer (connection lost: its worker was killed)
+    server_errors: int = 0  # 5xx
+    other: list = field(default_factory=list)  # any other answer: a failure of the test
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+class Editor(threading.Thread):
+    """One editor: its own cookie jar, a real login, saves in a loop until `stop` is set."""
+
+    def __init__(self, base_url, email, own, shared, stop, acks, name, password=EDITOR_PASSWORD):
+        super().__init__(name=name, daemon=True)
+        self.base_url, self.email, self.password = base_url, email, password
+        self.own, self.shared, self.stop, self.acks = own, shared, stop, acks
+        self.stats = EditorStats()
+        self.versions = {}
+        self.token = None
+        self.rng = random.Random(name)
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+        )
+        self.error = None
+
+    def request(self, path, data=None, headers=None):
+        """(status, body); HTTP errors are answers. OSError when no answer came."""
+        body = urllib.parse.urlencode(data).encode() if data is not None else None
+        request = urllib.request.Request(self.base_url + path, data=body, headers=headers or {})
+        try:
+            with self.opener.open(request, timeout=REQUEST_TIMEOUT) as response:
+                return response.status, response.read().decode("utf-8", "replace")
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode("utf-8", "replace")
+
+    def login(self):
+        status, page = self.request("/auth/login")
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+        if status != 200 or not token:
+            raise RuntimeError(f"{self.name}: the login form answered {status}")
+        status, page = self.request(
+            "/auth/login",
+            {"csrf_token": token.group(1), "email": self.email, "password": self.password},
+        )
+        meta = re.search(r'<meta name="csrf-token" content="([^"]+)"', page)
+        if status != 200 or not meta:
+            raise RuntimeError(f"{self.name}: logging in answered {status}, no CSRF meta tag")
+        self.token = meta.group(1)
+
+    def fetch_version(self, article):
+        status, page = self.request(f"/desk/articles/{article}/fields/{FIELD}")
+        found = re.search(r'data-version="(\d+)"', page)
+        if status != 200 or not found:
+            raise RuntimeError(f"{self.name}: the field view of {article} answered {status}")
+        self.versions[article] = int(found.group(1))
+
+    def save(self, article, counter):
+        value = f"Bench save {self.name} {counter} {secrets.token_hex(4)}"
+        headers = {"X-CSRFToken": self.token, "HX-Request": "true"}
+        data = {"version": self.versions[article], FIELD: value}
+        try:
+            status, page = self.request(f"/desk/articles/{article}/fields/{FIELD}", data, headers)
+        except OSError:
+            self.stats.unknown += 1  # the save may or may not have happened: ask
+            time.sleep(0.2)
+            self.resync(article)
+            return
+        if status == 200:
+            found = re.search(r'data-version="(\d+)"', page)
+            if not found:
+                self.stats.other.append(f"200 without data-version for {article}")
+                return
+            version = int(found.group(1))
+            self.acks.append(Ack(self.name, article, version, value, time.monotonic()))
+            self.stats.saved += 1
+            self.versions[article] = version
+        elif status == 409:
+            found = re.search(r'name="version" value="(\d+)"', page)
+            self.stats.conflicts += 1
+            if found:
+                self.versions[article] = int(found.group(1))
+            else:
+                self.stats.other.append(f"409 without the current version for {article}")
+                self.resync(article)
+        elif status >= 500:
+            self.stats.server_errors += 1
+            self.resync(article)
+        else:
+            self.stats.other.append(f"{status} for a save of {article}")
+            self.resync(article)
+
+    def resync(self, article):
+        for _ in range(20):
+            if self.stop.is_set():
+                return
+            try:
+                self.fetch_version(article)
+                return
+            except (OSError, RuntimeError):
+                time.sleep(0.25)
+
+    def run(self):
+        try:
+            for attempt in range(20):  # a worker killed under the login: try again
+                try:
+                    self.login()
+                    self.fetch_version(self.own)
+                    self.fetch_version(self.shared)
+                    break
+                except OSError:
+                    if attempt == 19:
+                        raise
+                    time.sleep(0.25)
+            counter = 0
+            while not self.stop.is_set():
+                counter += 1
+                shared = self.rng.randrange(SHARED_EVERY) == 0
+                self.save(self.shared if shared else self.own, counter)
+        except Exception as error:  # reported by the phase, not lost in a thread
+            self.error = f"{type(error).__name__}: {error}"
+
+
+# --- Readers ------------------------------------------------------------------------------
+
+
+class PythonReaders:
+    """Reader threads with http.client, for runs without wrk (the pytest version)."""
+
+    def __init__(self, base_url, paths, threads, stop):
+        self.driver = common.PathDriver(base_url, threads=threads, timeout=REQUEST_TIMEOUT)
+        self.paths, self.stop = paths, stop
+        self.thread = None
+
+    def start(self):
+        def forever():
+            self.driver.run(itertools.cycle(self.paths), stop=self.stop)
+
+        self.thread = threading.Thread(target=forever, daemon=True)
+        self.thread.start()
+
+    def finish(self):
+        self.thread.join(timeout=REQUEST_TIMEOUT + 5)
+        statuses = self.driver.statuses
+        return {
+            "requests": sum(statuses.values()),
+            "status_5xx": statuses.get("5xx", 0),
+            "status_4xx": statuses.get("4xx", 0),
+            "socket_errors": self.driver.errors,
+        }
+
+
+class WrkReaders:
+    """wrk walking the reader paths at `connections` for `duration` seconds."""
+
+    def __init__(self, base_url, paths, connections, duration, tmp):
+        self.base_url, self.paths, self.connections = base_url, paths, connections
+        self.duration, self.tmp = duration, tmp
+        self.result, self.error, self.thread = None, None, None
+
+    def start(self):
+        script = common.paths_script(self.tmp, self.paths)
+
+        def run():
+            try:
+                self.result = common.run_wrk(
+                    self.base_url, self.duration, self.connections, timeout=10, script=script
+                )
+            except (OSError, RuntimeError, ValueError) as error:
+                self.error = f"{type(error).__name__}: {error}"
+
+        self.thread = threading.Thread(target=run, daemon=True)
+        self.thread.start()
+
+    def finish(self):
+        self.thread.join(timeout=self.duration + 90)
+        if self.result is None:
+            return {"error": self.error or "wrk gave no result"}
+        report = self.result.script_report or {}
+        return {
+            "requests": self.result.requests,
+            "rps": self.result.rps,
+            "p50_ms": self.result.p50_ms,
+            "p99_ms": self.result.p99_ms,
+            "status_5xx": report.get("status_5xx"),
+            "status_4xx": report.get("status_4xx"),
+            "socket_errors": sum(self.result.socket_errors.values()),
+        }
+
+
+def reader_paths(db_path, articles, seed=7):
+    """Public paths for readers: the edited articles among many others."""
+    rng = random.Random(seed)
+    slugs = common.taxonomy_slugs(db_path)
+    chosen = common.visible_articles(db_path, 400, seed=seed) + common.visible_articles(db_path, 40)
+    by_id = dict(chosen)
+    # No search for a word in most articles: one costs about a second of CPU at 100k articles.
+    paths = ["/", "/text/", "/rss.xml", "/search?q=Khalilzad", "/search?q=%22troop+withdrawal%22"]
+    paths += [f"/section/{s}" for s in slugs["section"]]
+    paths += [f"/section/{s}?page={rng.randint(2, 50)}" for s in slugs["section"]]
+    paths += [f"/rubric/{s}" for s in slugs["rubric"]]
+    for article_id in articles:
+        if article_id in by_id:
+            paths += [f"/articles/{article_id}/{by_id[article_id]}"] * 5
+    for article_id, slug in chosen:
+        paths.append(f"/articles/{article_id}/{slug}")
+        if rng.random() < 0.3:
+            paths.append(f"/text/articles/{article_id}/{slug}")
+    rng.shuffle(paths)
+    return paths
+
+
+# --- Checks -------------------------------------------------------------------------------
+
+
+def verify_acks(db_path, acks):
+    """Every acknowledged save in the database with its revision: a dict of findings."""
+    connection = common.read_only(db_path)
+    missing, wrong = [], []
+    try:
+        for ack in acks:
+            row = connection.execute(
+                f"SELECT {FIELD} FROM revision WHERE article_id = ? AND version = ?",
+                (ack.article, ack.version),
+            ).fetchone()
+            if row is None:
+                missing.append(asdict(ack))
+            elif row[0] != ack.value:
+                wrong.append({**asdict(ack), "stored": row[0]})
+        last = {}
+        for ack in acks:
+            if ack.version > last.get(ack.article, (0, None))[0]:
+                last[ack.article] = (ack.version, ack.value)
+        behind = []
+        for article, (version, value) in last.items():
+            current = connection.execute(
+                f"SELECT version, {FIELD} FROM article WHERE id = ?", (article,)
+            ).fetchone()
+            if current is None or current[0] < version:
+                behind.append({"article": article, "acked": version, "stored": current})
+            elif current[0] == version and current[1] != value:
+                behind.append({"article": article, "acked": version, "value_differs": True})
+    finally:
+        connection.close()
+    return {"checked": len(acks), "missing": missing, "wrong": wrong, "articles_behind": behind}
+
+
+def log_findings(text):
+    statuses = ACCESS_STATUS.findall(text)
+    return {
+        "logged_requests": len(statuses),
+        "logged_5xx": sum(1 for s in statuses if s.startswith("5")),
+        "database_locked": text.count(LOCKED),
+        "tracebacks": text.count("Traceback (most recent call last)"),
+        "sigkilled_workers": text.count("was sent SIGKILL"),
+    }
+
+
+def create_editors(db_path, count, prefix="bench-editor"):
+    """Editor accounts on this database (flask create-user); their emails."""
+    emails = [f"{prefix}-{i + 1}@example.org" for i in range(count)]
+    for email in emails:
+        common.flask(
+            ["create-user", email, "--role", "editor", "--password", EDITOR_PASSWORD],
+            db_path,
+            timeout=120,
+            capture=True,
+        )
+    return emails
+
+
+def serves_site(db_path, log_path, article_path):
+    """Start gunicorn on `db_path` for a moment: (status of /, status of the article)."""
+    with common.gunicorn(db_path, log_path) as server:
+        return (
+            common.http_get(server.base_url + "/")[0],
+            common.http_get(server.base_url + article_path)[0],
+        )
+
+
+# --- A phase ------------------------------------------------------------------------------
+
+
+@dataclass
+class PhaseSpec:
+    name: str
+    duration: float
+    editors: int = 4
+    readers: int = 32  # connections (wrk) or threads (python)
+    reader_kind: str = "wrk"
+    kill_every: float | None = None  # seconds between SIGKILLs of a random worker
+    backup_at: float | None = None  # seconds into the phase
+    backup_path: Path | None = None
+    serve_backup: bool = True  # start a gunicorn on the backup and GET two pages
+
+
+def run_phase(spec, db_path, emails, articles, log_path, tmp, paths):
+    """Run one phase on `db_path`: a dict of findings (see the module's doc).
+
+    `articles`: [own article of each editor..., shared article].
+    """
+    stop = threading.Event()
+    acks = []
+    findings = {"phase": spec.name, "duration_s": spec.duration, "kills": [], "backup": None}
+    server = common.gunicorn(db_path, log_path)
+    with server, stop_on_the_way_out(stop):
+        own, shared = articles[: len(emails)], articles[-1]
+        editors = [
+            Editor(server.base_url, email, own[i], shared, stop, acks, name=f"editor{i + 1}")
+            for i, email in enumerate(emails[: spec.editors])
+        ]
+        if spec.reader_kind == "wrk":
+            readers = WrkReaders(server.base_url, paths, spec.readers, int(spec.duration), tmp)
+        else:
+            readers = PythonReaders(server.base_url, paths, spec.readers, stop)
+        started = time.monotonic()
+        for editor in editors:
+            editor.start()
+        readers.start()
+        backup_thread = None
+        next_kill = started + spec.kill_every if spec.kill_every else None
+        rng = random.Random(spec.name)
+        while time.monotonic() - started < spec.duration:
+            now = time.monotonic()
+            if next_kill and now >= next_kill:
+                workers = common.children(server.pid)
+                if workers:
+                    victim = rng.choice(workers)
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(victim, signal.SIGKILL)
+                    findings["kills"].append({"pid": victim, "at_s": round(now - started, 1)})
+                next_kill += spec.kill_every
+            backup_due = spec.backup_at is not None and now - started >= spec.backup_at
+            if backup_due and backup_thread is None:
+                backup_thread = start_backup(db_path, spec.backup_path, findings, started)
+            time.sleep(0.05)
+        stop.set()
+        for editor in editors:
+            editor.join(timeout=REQUEST_TIMEOUT + 10)
+        findings["readers"] = readers.finish()
+        if backup_thread:
+            backup_thread.join(timeout=600)
+        findings["load_seconds"] = time.monotonic() - started
+        # Still serving, with every worker back?
+        deadline = time.monotonic() + 30
+        while len(common.children(server.pid)) < common.WORKERS and time.monotonic() < deadline:
+            time.sleep(0.2)
+        findings["workers_after"] = len(common.children(server.pid))
+        findings["serving_after"] = [
+            common.http_get(server.base_url + "/")[0],
+            common.http_get(server.base_url + "/healthz")[0],
+        ]
+        findings["server_alive"] = server.alive()
+    findings["log"] = log_findings(server.log_text())
+    findings["editors"] = {e.name: asdict(e.stats) for e in editors}
+    findings["editor_errors"] = {e.name: e.error for e in editors if e.error}
+    findings["saves"] = {
+        "acknowledged": len(acks),
+        "conflicts": sum(e.stats.conflicts for e in editors),
+        "unknown": sum(e.stats.unknown for e in editors),
+        "server_errors": sum(e.stats.server_errors for e in editors),
+        "other": [o for e in editors for o in e.stats.other],
+    }
+    findings["verify"] = verify_acks(db_path, acks)
+    findings["integrity"] = common.integrity_check(db_path)
+    if findings["backup"] and findings["backup"].get("ok"):
+        check_backup(findings, acks, log_path, spec.serve_backup)
+    findings["ok"] = phase_ok(findings, spec)
+    findings["acks"] = [asdict(a) for a in acks]
+    return findings
+
+
+@contextlib.contextmanager
+def stop_on_the_way_out(stop):
+    """On any exit (Ctrl-C included), stop the editors and any wrk still running."""
+    try:
+        yield
+    finally:
+        stop.set()
+        common.stop_running_tools()
+
+
+def start_backup(db_path, backup_path, findings, started):
+    """`flask --app app backup PATH` in a thread; its outcome lands in findings['backup']."""
+    common.remove_database(backup_path)
+    record = {
+        "path": str(backup_path),
+        "started_s": round(time.monotonic() - started, 1),
+        "started": time.monotonic(),
+    }
+    findings["backup"] = record
+
+    def run():
+        try:
+            done = common.flask(["backup", str(backup_path)], db_path, timeout=600, capture=True)
+            record["ok"] = True
+            record["output"] = done.stdout.strip()
+        except subprocess.CalledProcessError as error:
+            record["ok"] = False
+            record["output"] = (error.stdout or "") + (error.stderr or "")
+        except subprocess.TimeoutExpired:
+            record["ok"] = False
+            record["output"] = "timed out"
+        record["seconds"] = round(time.monotonic() - record["started"], 1)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def check_backup(findings, acks, log_path, serve):
+    """The backup: integrity, the saves acknowledged before it began, and a site that serves."""
+    record = findings["backup"]
+    backup = Path(record["path"])
+    record["bytes"] = backup.stat().st_size
+    record["integrity"] = common.integrity_check(backup)
+    before = [a for a in acks if a.at < record["started"]]
+    record["acks_before_backup"] = len(before)
+    verify = verify_acks(backup, before)
+    record["missing_from_backup"] = verify["missing"] + verify["wrong"]
+    article = common.visible_articles(backup, 1)
+    path = f"/articles/{article[0][0]}/{article[0][1]}" if article else "/"
+    if record["integrity"] == ["ok"] and serve:
+        try:
+            record["serves"] = list(
+                serves_site(backup, log_path.with_name("mixed-backup.log"), path)
+            )
+        except RuntimeError as error:
+            record["serves"] = str(error)
+
+
+def phase_ok(findings, spec):
+    verify, log, saves = findings["verify"], findings["log"], findings["saves"]
+    readers = findings["readers"]
+    ok = (
+        not verify["missing"]
+        and not verify["wrong"]
+        and not verify["articles_behind"]
+        and log["logged_5xx"] == 0
+        and log["database_locked"] == 0
+        and saves["server_errors"] == 0
+        and not saves["other"]
+        and not findings["editor_errors"]
+        and saves["acknowledged"] > 0
+        and not readers.get("error")
+        and (readers.get("status_5xx") or 0) == 0
+        and findings["integrity"] == ["ok"]
+        and findings["serving_after"] == [200, 200]
+        and findings["workers_after"] == common.WORKERS
+    )
+    if spec.backup_path is not None:
+        backup = findings["backup"] or {}
+        ok = ok and backup.get("ok") and backup.get("integrity") == ["ok"]
+        ok = ok and not backup.get("missing_from_backup")
+        ok = ok and (backup.get("serves") == [200, 200] or not spec.serve_backup)
+    return bool(ok)
+
+
+# --- Main ---------------------------------------------------------------------------------
+
+
+def pick_articles(db_path, count, seed=2026):
+    """Ids of `count` visible articles, in a fixed random order."""
+    return [article_id for article_id, _slug in common.visible_articles(db_path, count, seed=seed)]
+
+
+def yes_no(flag):
+    return "yes" if flag else "NO"
+
+
+def print_phases(results):
+    header = ("phase", "s", "reader req", "reader req/s", "5xx", "db locked", "saves ok",
+              "409", "no answer", "acks verified", "missing", "integrity", "serving after",
+              "ok")  # fmt: skip
+    rows = []
+    for f in results:
+        readers, saves, verify, log = f["readers"], f["saves"], f["verify"], f["log"]
+        fivexx = max(log["logged_5xx"], saves["server_errors"] + (readers.get("status_5xx") or 0))
+        missing = len(verify["missing"]) + len(verify["wrong"]) + len(verify["articles_behind"])
+        rows.append((
+            f["phase"], f"{f['load_seconds']:.0f}", common.fmt(readers.get("requests"), ","),
+            common.fmt(readers.get("rps"), ",.0f"), fivexx, log["database_locked"],
+            f"{saves['acknowledged']:,}", f"{saves['conflicts']:,}", saves["unknown"],
+            f"{verify['checked'] - missing:,}", missing, " ".join(f["integrity"])[:20],
+            f"{f['serving_after'][0]}, {f['workers_after']} workers", yes_no(f["ok"]),
+        ))  # fmt: skip
+    common.print_table(header, rows)
+    for f in results:
+        if f["kills"]:
+            kills = ", ".join(f"{k['at_s']:.0f} s" for k in f["kills"])
+            print(f"  {f['phase']}: SIGKILL to a worker at {kills};"
+                  f" gunicorn logged {f['log']['sigkilled_workers']} killed workers"
+                  " and started new ones")  # fmt: skip
+        if f["backup"]:
+            b = f["backup"]
+            print(
+                f"  {f['phase']}: `flask backup` started {b['started_s']:.0f} s into the load,"
+                f" took {b.get('seconds', '—')} s: {b.get('output', '')[:120]}"
+            )
+            if b.get("ok"):
+                print(
+                    f"    independent integrity_check: {' '.join(b.get('integrity', []))[:60]};"
+                    f" {b['acks_before_backup']:,} saves acknowledged before it began,"
+                    f" {len(b.get('missing_from_backup', [])):,} missing from it;"
+                    f" a gunicorn on the copy answered / and an article: {b.get('serves')}"
+                )
+        problems = []
+        if f["editor_errors"]:
+            problems.append(f"editor errors: {f['editor_errors']}")
+        if f["saves"]["other"]:
+            problems.append(f"unexpected answers: {f['saves']['other'][:5]}")
+        if f["readers"].get("error"):
+            problems.append(f"readers: {f['readers']['error']}")
+        for kind in ("missing", "wrong", "articles_behind"):
+            if f["verify"][kind]:
+                problems.append(f"{kind}: {f['verify'][kind][:3]}")
+        if f["log"]["tracebacks"]:
+            problems.append(f"{f['log']['tracebacks']} tracebacks in {f['log_path']}")
+        for problem in problems:
+            print(f"  {f['phase']}: PROBLEM: {problem}")
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="the 1k database, 10 s a phase")
+    parser.add_argument("--duration", type=float, help="seconds of load a phase (default 60)")
+    parser.add_argument(
+        "--kill-every", type=float, help="seconds between kills (default 10, or a third of a phase)"
+    )
+    parser.add_argument("--editors", type=int, default=4)
+    parser.add_argument("--readers", type=int, default=32, help="reader connections (wrk)")
+    parser.add_argument("--keep", action="store_true", help="keep the database copy and backup")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="also write the results here")
+    args = parser.parse_args(argv)
+    if args.duration is None:
+        args.duration = 10 if args.quick else 60
+    if args.kill_every is None:
+        args.kill_every = min(10.0, args.duration / 3)
+    args.db_path, args.articles = common.database_for(args.quick)
+    if args.duration < 5 or args.editors < 2:
+        parser.error("--duration must be >= 5 and --editors >= 2")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if not shutil.which("wrk"):
+        sys.exit("wrk not found: apt-get install -y wrk")
+    started = time.monotonic()
+    common.ensure_database(args.db_path, args.articles)
+    copy = common.DATA_DIR / "mixed.db"
+    backup = common.DATA_DIR / "mixed-backup.db"
+    results = []
+    try:
+        copy_started = time.monotonic()
+        common.copy_database(args.db_path, copy)
+        copy_seconds = time.monotonic() - copy_started
+        emails = create_editors(copy, args.editors)
+        articles = pick_articles(copy, args.editors + 1)
+        paths = reader_paths(copy, articles)
+        print(
+            f"Mixed load on a copy of {args.db_path.name} ({copy.stat().st_size / 2**20:,.0f} MB,"
+            f" copied in {copy_seconds:.1f} s): {args.readers} reader connections (wrk over"
+            f" {len(paths)} public paths) + {args.editors} editors saving the {FIELD} of"
+            f" articles {articles[:-1]} (their own) and {articles[-1]} (shared)"
+        )
+        phases = [
+            PhaseSpec("mixed", args.duration, args.editors, args.readers),
+            PhaseSpec("kill -9", args.duration, args.editors, args.readers,
+                      kill_every=args.kill_every),
+            PhaseSpec("backup", max(10.0, args.duration / 2), args.editors, args.readers,
+                      backup_at=min(5.0, args.duration / 4), backup_path=backup),
+        ]  # fmt: skip
+        with common.tempfile.TemporaryDirectory(prefix="newsdesk-mixed-") as tmp:
+            for spec in phases:
+                print(f"  phase {spec.name}: {spec.duration:.0f} s ...", flush=True)
+                log_path = (
+                    common.DATA_DIR / f"mixed-{spec.name.replace(' ', '').replace('-', '')}.log"
+                )
+                findings = run_phase(spec, copy, emails, articles, log_path, tmp, paths)
+                findings["log_path"] = str(log_path)
+                results.append(findings)
+    finally:
+        if not args.keep:
+            common.remove_database(copy)
+            common.remove_database(backup)
+    print()
+    print_phases(results)
+    seconds = time.monotonic() - started
+    ok = all(f["ok"] for f in results)
+    print(f"Mixed load: {'all checks passed' if ok else 'FAILED'}; {seconds:.0f} s")
+    if args.json:
+        common.write_json(
+            args.json,
+            {
+                "database": args.db_path.name,
+                "copy_seconds": copy_seconds,
+                "settings": vars(args) | {"db_path": str(args.db_path)},
+                "phases": [{k: v for k, v in f.items() if k != "acks"} for f in results],
+                "seconds": seconds,
+                "ok": ok,
+            },
+        )
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    common.main_guard(main)
