@@ -135,6 +135,13 @@ def parse_args(argv=None):
         "--cache-mb", type=int, help="PAGE_CACHE_MB for the run (default: the app's 64)"
     )
     parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra environment for gunicorn, e.g. MALLOC_MMAP_THRESHOLD_=16384",
+    )
+    parser.add_argument(
         "--max-seconds", type=int, default=600, help="stop the run after this long (default 600)"
     )
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the results here")
@@ -163,6 +170,9 @@ def main(argv=None):
     log_path = DATA_DIR / "memory.log"
     max_bytes = args.cache_mb * MB
     env = {} if args.cache_mb == DEFAULT_CACHE_MB else {"PAGE_CACHE_MB": args.cache_mb}
+    env.update(item.split("=", 1) for item in args.env)
+    if args.env:
+        print(f"  gunicorn's environment also has: {' '.join(args.env)}")
     print(
         f"Memory: {args.requests:,} requests ({distinct:,} distinct paths) over the public pages"
         f" of {args.db_path.name}, {CLIENT_THREADS} client threads;"
@@ -272,6 +282,7 @@ def main(argv=None):
             args.json,
             {
                 "requests": args.requests,
+                "extra_env": args.env,
                 "distinct_paths": distinct,
                 "cache_mb_per_worker": args.cache_mb,
                 "average_page_kb": average / 1024,

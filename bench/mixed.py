@@ -7,6 +7,8 @@ repository's gunicorn.conf.py, 2 sync workers, page cache on):
               articles, text versions, sections, feeds, searches) plus 4 editors, for 60 s.
   2. kill -9: the same, and every 10 s a random gunicorn worker gets SIGKILL.
   3. backup:  the same load (half as long); `flask --app app backup PATH` runs meanwhile.
+The kill comes at the first moment after each 10 s mark when an editor's save is on its
+way (or a second later), so that some kills land in the middle of a save.
 Each editor is a Python thread with its own session: it logs in through the login form
 (CSRF token from the form), takes the CSRF token from <meta name="csrf-token">, then saves
 the lead of an article in a loop through the editor's own request (POST
@@ -107,6 +109,7 @@ class Editor(threading.Thread):
             urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
         )
         self.error = None
+        self.saving = False
 
     def request(self, path, data=None, headers=None):
         """(status, body); HTTP errors are answers. OSError when no answer came."""
@@ -143,13 +146,16 @@ class Editor(threading.Thread):
         value = f"Bench save {self.name} {counter} {secrets.token_hex(4)}"
         headers = {"X-CSRFToken": self.token, "HX-Request": "true"}
         data = {"version": self.versions[article], FIELD: value}
+        self.saving = True  # the killer waits for such a moment
         try:
             status, page = self.request(f"/desk/articles/{article}/fields/{FIELD}", data, headers)
         except OSError:
+            self.saving = False
             self.stats.unknown += 1  # the save may or may not have happened: ask
             time.sleep(0.2)
             self.resync(article)
             return
+        self.saving = False
         if status == 200:
             found = re.search(r'data-version="(\d+)"', page)
             if not found:
@@ -406,18 +412,23 @@ def run_phase(spec, db_path, emails, articles, log_path, tmp, paths):
         rng = random.Random(spec.name)
         while time.monotonic() - started < spec.duration:
             now = time.monotonic()
-            if next_kill and now >= next_kill:
+            # Kill when a save is on its way if one comes within a second: a random worker
+            # of two then has even odds of dying in the middle of a save.
+            saving = any(e.saving for e in editors)
+            if next_kill and now >= next_kill and (saving or now >= next_kill + 1):
                 workers = common.children(server.pid)
                 if workers:
                     victim = rng.choice(workers)
                     with contextlib.suppress(ProcessLookupError):
                         os.kill(victim, signal.SIGKILL)
-                    findings["kills"].append({"pid": victim, "at_s": round(now - started, 1)})
+                    findings["kills"].append(
+                        {"pid": victim, "at_s": round(now - started, 1), "during_save": saving}
+                    )
                 next_kill += spec.kill_every
             backup_due = spec.backup_at is not None and now - started >= spec.backup_at
             if backup_due and backup_thread is None:
                 backup_thread = start_backup(db_path, spec.backup_path, findings, started)
-            time.sleep(0.05)
+            time.sleep(0.002 if next_kill and now >= next_kill else 0.05)
         stop.set()
         for editor in editors:
             editor.join(timeout=REQUEST_TIMEOUT + 10)
@@ -571,8 +582,10 @@ def print_phases(results):
     common.print_table(header, rows)
     for f in results:
         if f["kills"]:
-            kills = ", ".join(f"{k['at_s']:.0f} s" for k in f["kills"])
-            print(f"  {f['phase']}: SIGKILL to a worker at {kills};"
+            kills = ", ".join(f"{k['at_s']:.1f} s" for k in f["kills"])
+            during = sum(1 for k in f["kills"] if k.get("during_save"))
+            print(f"  {f['phase']}: SIGKILL to a random worker at {kills} ({during} while a save"
+                  f" was on its way; {f['saves']['unknown']} saves got no answer);"
                   f" gunicorn logged {f['log']['sigkilled_workers']} killed workers"
                   " and started new ones")  # fmt: skip
         if f["backup"]:
