@@ -359,13 +359,28 @@ class Server:
         self.stop()
 
 
+def no_control_socket():
+    """gunicorn >= 24 opens a control socket at one path per user ($HOME/.gunicorn/
+    gunicorn.ctl): each new master takes it over from any other gunicorn running (someone's
+    `make serve` on this machine). The benchmark's servers do without it."""
+    try:
+        from gunicorn.config import KNOWN_SETTINGS
+    except ImportError:
+        return []
+    names = {setting.name for setting in KNOWN_SETTINGS}
+    return ["--no-control-socket"] if "control_socket_disable" in names else []
+
+
+CONTROL_SOCKET = no_control_socket()
+
+
 def gunicorn(db_path, log_path, app="app:create_app()", extra_env=None, extra_args=()):
     """A Server running gunicorn with the repository's gunicorn.conf.py, 2 sync workers."""
     env = app_env(db_path, **(extra_env or {}))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(BENCH_DIR), env.get("PYTHONPATH")]))
     command = [
         sys.executable, "-m", "gunicorn", app,
-        "--workers", str(WORKERS), "--bind", f"{HOST}:{{port}}", *extra_args,
+        "--workers", str(WORKERS), "--bind", f"{HOST}:{{port}}", *CONTROL_SOCKET, *extra_args,
     ]  # fmt: skip
     health = "/healthz" if app.startswith("app:") else "/"
     return Server(command, env, log_path, health, name="gunicorn")
@@ -539,7 +554,8 @@ def parse_wrk(output):
         raise ValueError("no requests count or Requests/sec in wrk's output")
     result.requests, result.rps = int(requests.group(1)), float(rps.group(1))
     # The --latency distribution: lines like "     50%    4.20ms".
-    percentiles = dict(re.findall(r"^\s+(50|99)(?:\.0+)?%\s+(\S+)$", output, re.M))
+    # wrk pads the value: "1.69s " has a trailing space where "16.90ms" has none.
+    percentiles = dict(re.findall(r"^\s+(50|99)(?:\.0+)?%\s+(\S+)\s*$", output, re.M))
     if "50" in percentiles:
         result.p50_ms = to_ms(percentiles["50"])
     if "99" in percentiles:

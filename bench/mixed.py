@@ -7,8 +7,9 @@ repository's gunicorn.conf.py, 2 sync workers, page cache on):
               articles, text versions, sections, feeds, searches) plus 4 editors, for 60 s.
   2. kill -9: the same, and every 10 s a random gunicorn worker gets SIGKILL.
   3. backup:  the same load (half as long); `flask --app app backup PATH` runs meanwhile.
-The kill comes at the first moment after each 10 s mark when an editor's save is on its
-way (or a second later), so that some kills land in the middle of a save.
+Each kill comes at the first moment after its 10 s mark when a worker is handling an
+editor's save (found from /proc/net/tcp and the workers' descriptors), and goes to a random
+worker: about half the kills land in the middle of a save.
 Each editor is a Python thread with its own session: it logs in through the login form
 (CSRF token from the form), takes the CSRF token from <meta name="csrf-token">, then saves
 the lead of an article in a loop through the editor's own request (POST
@@ -38,6 +39,7 @@ Run from the repository root:
 
 import argparse
 import contextlib
+import http.client
 import http.cookiejar
 import itertools
 import os
@@ -94,6 +96,51 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
+class NoAnswer(Exception):
+    """No whole answer to a request: whether a save happened is unknown."""
+
+
+class PortRecorder(urllib.request.HTTPHandler):
+    """urllib's HTTP handler, noting the local port of each connection on `owner`: the
+    killer finds with it which gunicorn worker is handling a save."""
+
+    def __init__(self, owner):
+        super().__init__()
+        self.owner = owner
+
+    def http_open(self, req):
+        owner = self.owner
+
+        class Connection(http.client.HTTPConnection):
+            def connect(self):
+                super().connect()
+                owner.local_port = self.sock.getsockname()[1]
+
+        return self.do_open(Connection, req)
+
+
+def worker_handling(server_port, client_ports, workers):
+    """{client port: pid} of the workers holding a connection from one of `client_ports`
+    (from /proc/net/tcp and the workers' file descriptors)."""
+    wanted = {f"0100007F:{port:04X}": port for port in client_ports if port}
+    inodes = {}
+    with contextlib.suppress(OSError), open("/proc/net/tcp") as table:
+        for line in table:
+            fields = line.split()
+            ours = len(fields) > 9 and fields[1] == f"0100007F:{server_port:04X}"
+            if ours and fields[2] in wanted:
+                inodes[f"socket:[{fields[9]}]"] = wanted[fields[2]]
+    found = {}
+    for pid in workers:
+        with contextlib.suppress(OSError):
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                with contextlib.suppress(OSError):
+                    target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                    if target in inodes:
+                        found[inodes[target]] = pid
+    return found
+
+
 class Editor(threading.Thread):
     """One editor: its own cookie jar, a real login, saves in a loop until `stop` is set."""
 
@@ -106,20 +153,27 @@ class Editor(threading.Thread):
         self.token = None
         self.rng = random.Random(name)
         self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), PortRecorder(self)
         )
         self.error = None
-        self.saving = False
+        self.saving = False  # a save is on its way
+        self.local_port = None  # of the connection of the latest request
 
     def request(self, path, data=None, headers=None):
-        """(status, body); HTTP errors are answers. OSError when no answer came."""
+        """(status, body); HTTP errors are answers. NoAnswer when no whole answer came (the
+        connection failed, or broke in the middle of the response: its worker was killed)."""
         body = urllib.parse.urlencode(data).encode() if data is not None else None
         request = urllib.request.Request(self.base_url + path, data=body, headers=headers or {})
         try:
             with self.opener.open(request, timeout=REQUEST_TIMEOUT) as response:
                 return response.status, response.read().decode("utf-8", "replace")
         except urllib.error.HTTPError as error:
-            return error.code, error.read().decode("utf-8", "replace")
+            try:
+                return error.code, error.read().decode("utf-8", "replace")
+            except (OSError, http.client.HTTPException) as broken:
+                raise NoAnswer(broken) from broken
+        except (OSError, http.client.HTTPException) as error:
+            raise NoAnswer(error) from error
 
     def login(self):
         status, page = self.request("/auth/login")
@@ -149,7 +203,7 @@ class Editor(threading.Thread):
         self.saving = True  # the killer waits for such a moment
         try:
             status, page = self.request(f"/desk/articles/{article}/fields/{FIELD}", data, headers)
-        except OSError:
+        except NoAnswer:
             self.saving = False
             self.stats.unknown += 1  # the save may or may not have happened: ask
             time.sleep(0.2)
@@ -187,7 +241,7 @@ class Editor(threading.Thread):
             try:
                 self.fetch_version(article)
                 return
-            except (OSError, RuntimeError):
+            except (NoAnswer, RuntimeError):
                 time.sleep(0.25)
 
     def run(self):
@@ -198,7 +252,7 @@ class Editor(threading.Thread):
                     self.fetch_version(self.own)
                     self.fetch_version(self.shared)
                     break
-                except OSError:
+                except (NoAnswer, RuntimeError):
                     if attempt == 19:
                         raise
                     time.sleep(0.25)
@@ -379,6 +433,7 @@ class PhaseSpec:
     readers: int = 32  # connections (wrk) or threads (python)
     reader_kind: str = "wrk"
     kill_every: float | None = None  # seconds between SIGKILLs of a random worker
+    kill_wait: float = 2.0  # how long a kill may wait for a save being handled
     backup_at: float | None = None  # seconds into the phase
     backup_path: Path | None = None
     serve_backup: bool = True  # start a gunicorn on the backup and GET two pages
@@ -412,19 +467,25 @@ def run_phase(spec, db_path, emails, articles, log_path, tmp, paths):
         rng = random.Random(spec.name)
         while time.monotonic() - started < spec.duration:
             now = time.monotonic()
-            # Kill when a save is on its way if one comes within a second: a random worker
-            # of two then has even odds of dying in the middle of a save.
-            saving = any(e.saving for e in editors)
-            if next_kill and now >= next_kill and (saving or now >= next_kill + 1):
+            if next_kill and now >= next_kill:
+                # The moment: when a worker is handling an editor's save (waiting for one up
+                # to kill_wait s). The victim: a random worker: even odds of dying mid-save.
                 workers = common.children(server.pid)
-                if workers:
+                ports = [e.local_port for e in editors if e.saving]
+                handling = worker_handling(server.port, ports, workers) if ports else {}
+                if workers and (handling or now >= next_kill + spec.kill_wait):
                     victim = rng.choice(workers)
                     with contextlib.suppress(ProcessLookupError):
                         os.kill(victim, signal.SIGKILL)
                     findings["kills"].append(
-                        {"pid": victim, "at_s": round(now - started, 1), "during_save": saving}
+                        {
+                            "pid": victim,
+                            "at_s": round(now - started, 1),
+                            "save_being_handled": bool(handling),
+                            "killed_mid_save": victim in handling.values(),
+                        }
                     )
-                next_kill += spec.kill_every
+                    next_kill += spec.kill_every
             backup_due = spec.backup_at is not None and now - started >= spec.backup_at
             if backup_due and backup_thread is None:
                 backup_thread = start_backup(db_path, spec.backup_path, findings, started)
@@ -583,9 +644,9 @@ def print_phases(results):
     for f in results:
         if f["kills"]:
             kills = ", ".join(f"{k['at_s']:.1f} s" for k in f["kills"])
-            during = sum(1 for k in f["kills"] if k.get("during_save"))
-            print(f"  {f['phase']}: SIGKILL to a random worker at {kills} ({during} while a save"
-                  f" was on its way; {f['saves']['unknown']} saves got no answer);"
+            mid_save = sum(1 for k in f["kills"] if k.get("killed_mid_save"))
+            print(f"  {f['phase']}: SIGKILL to a random worker at {kills} ({mid_save} of them"
+                  f" the worker handling a save; {f['saves']['unknown']} saves got no answer);"
                   f" gunicorn logged {f['log']['sigkilled_workers']} killed workers"
                   " and started new ones")  # fmt: skip
         if f["backup"]:

@@ -106,7 +106,7 @@ def test_editors_and_readers_at_once_lose_nothing(site, tmp_path):
 
 
 def test_a_worker_killed_mid_run_loses_no_acknowledged_save(site, tmp_path):
-    findings = run(site, tmp_path, name="kill -9", kill_every=LOAD_SECONDS / 2)
+    findings = run(site, tmp_path, name="kill -9", kill_every=1.5, kill_wait=0.5)
 
     assert len(findings["kills"]) >= 1
     assert findings["log"]["sigkilled_workers"] >= 1, "gunicorn did not notice the kill"
