@@ -87,6 +87,15 @@ def app(tmp_path):
 
 
 @pytest.fixture
+def csrf_app(tmp_path):
+    """The app with CSRF protection on, as in production (the `app` fixture turns it off)."""
+    app = make_app(tmp_path / "csrf.db", TESTING=True, SECRET_KEY="test")
+    yield app
+    if not models.database.is_closed():
+        models.database.close()
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

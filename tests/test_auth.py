@@ -787,26 +787,6 @@ def test_header_logout_button_posts_to_logout(client, auth):
     assert 'name="csrf_token"' in account
 
 
-@pytest.fixture
-def csrf_app(tmp_path):
-    """The app with CSRF protection on, as in production (the `app` fixture turns it off)."""
-    from app import create_app
-
-    app = create_app(
-        {
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'csrf.db'}",
-            "TESTING": True,
-            "SECRET_KEY": "test",
-            "WTF_CSRF_ENABLED": True,
-        }
-    )
-    with app.app_context():
-        models.create_tables()
-    yield app
-    if not models.database.is_closed():
-        models.database.close()
-
-
 def csrf_token_of(response):
     match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', text(response)) or re.search(
         r'value="([^"]+)"[^>]*name="csrf_token"', text(response)

@@ -1100,16 +1100,6 @@ def test_new_article_link_is_in_the_header_for_staff_only(app, client, newsroom)
 # --- CSRF ----------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def csrf_app(tmp_path):
-    from conftest import make_app
-
-    app = make_app(tmp_path / "csrf.db", TESTING=True, SECRET_KEY="test")
-    yield app
-    if not models.database.is_closed():
-        models.database.close()
-
-
 def test_saves_need_the_csrf_token(csrf_app):
     client = csrf_app.test_client()
     newsroom = Newsroom.create()

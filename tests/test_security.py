@@ -515,26 +515,6 @@ def test_the_default_limit_is_set(app):
 # --- CSRF -------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def csrf_app(tmp_path):
-    """The app with CSRF protection on, as in production (the `app` fixture turns it off)."""
-    from app import create_app
-
-    app = create_app(
-        {
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'csrf.db'}",
-            "TESTING": True,
-            "SECRET_KEY": "test",
-            "WTF_CSRF_ENABLED": True,
-        }
-    )
-    with app.app_context():
-        models.create_tables()
-    yield app
-    if not models.database.is_closed():
-        models.database.close()
-
-
 def form_token(response):
     page = text(response)
     match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page) or re.search(
