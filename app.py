@@ -67,11 +67,6 @@ def create_app(test_config=None):
     )
     if test_config is not None:
         app.config.update(test_config)
-    proxies = int(os.environ.get("PROXY_FIX", 0))
-    if proxies:
-        # Behind nginx: trust that many proxies for the client address, scheme and host,
-        # so absolute URLs (feeds, canonical links) and Secure cookies come out right.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
 
     app.url_map.converters["id"] = IdConverter
     app.jinja_env.trim_blocks = app.jinja_env.lstrip_blocks = True
@@ -89,6 +84,12 @@ def create_app(test_config=None):
     commands.init_app(app)
     media.init_app(app)
     init_responses(app)
+    # Outermost, so that the page cache (caching.py) keys pages by the real scheme and host.
+    proxies = int(os.environ.get("PROXY_FIX", 0))
+    if proxies:
+        # Behind nginx: trust that many proxies for the client address, scheme and host,
+        # so absolute URLs (feeds, canonical links) and Secure cookies come out right.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     return app
 
 

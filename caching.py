@@ -1,34 +1,78 @@
-"""The site row read once per request; HTTP validators and caches for public pages.
+"""What public pages cost after the first reader: the site row, HTTP validators, page cache.
 
-Public pages change only when content is saved (SiteSettings.content_version)
-or a scheduled article's time arrives (SiteSettings.latest_published), so one
-indexed query answers "has anything changed?" before any page is rendered. The
-answer, the freshness key, keys three things: ETags (a reader's browser revalidates
-for free), the rendered-page cache and the per-version memo of shared fragments.
-The key lives in the database, so a save in one gunicorn worker invalidates the
-caches of all of them, with no cache server.
+Public pages change only when content is saved (SiteSettings.content_version) or a
+scheduled article's time arrives (SiteSettings.latest_published): together, the
+freshness key. It keys ETags (a reader's browser revalidates for free), the
+rendered-page cache and the per-version memo of shared fragments.
+
+Each worker process keeps the settings row in memory (SiteSnapshot) and reads it
+again only when the content stamp beside the SQLite file changed (models.py writes
+it after every committed save, in whichever process saved), when the next scheduled
+article is due, or every RECHECK_SECONDS in case a stamp was lost to a crash between
+commit and write. So a save in one gunicorn worker reaches the caches of all of them
+on the next request, with no cache server. Without a stamp (PostgreSQL) the row is
+read on every request.
 """
 
+import datetime as dt
 import hashlib
+import time
 from collections import OrderedDict
 
 from flask import current_app, g, request, session
 from flask_login import current_user
+from werkzeug.http import parse_date, parse_etags
 
-from models import SiteSettings
+from models import SiteSettings, read_content_stamp, utcnow
 
 READER_BLUEPRINTS = {"public", "text", "feeds"}
+RECHECK_SECONDS = 5
+
+# Set by Flask on a page that is the same for every reader; the page cache keeps those.
+SHARED_PAGE = "newsdesk.shared_page"
+
+
+class SiteSnapshot:
+    """This worker's copy of the settings row, and whether it can still be trusted."""
+
+    def __init__(self):
+        self.state = None  # (stamp, row, monotonic time read): replaced whole, never edited
+
+    def cached_row(self):
+        """The row when nothing can have changed since it was read; None otherwise."""
+        if self.state is None:
+            return None
+        stamp, row, read_at = self.state
+        if stamp is None or read_content_stamp() != stamp:
+            return None
+        if time.monotonic() - read_at > RECHECK_SECONDS:
+            return None
+        if row.next_scheduled is not None and utcnow() >= row.next_scheduled:
+            return None
+        return row
+
+    def current(self):
+        row = self.cached_row()
+        if row is None:
+            stamp = read_content_stamp()  # before the query: a later save changes it again
+            row = SiteSettings.load()
+            self.state = (stamp, row, time.monotonic())
+        return row
 
 
 def site_settings():
     if "site" not in g:
-        g.site = SiteSettings.load()
+        g.site = current_app.extensions["site_snapshot"].current()
     return g.site
 
 
 def freshness_key():
-    site = site_settings()
-    return (site.content_version, site.latest_published)
+    return site_settings().freshness_key
+
+
+def last_modified():
+    """When public pages last changed, to the second, as HTTP dates have it."""
+    return site_settings().last_modified.replace(microsecond=0, tzinfo=dt.UTC)
 
 
 def page_etag():
@@ -50,6 +94,17 @@ def per_version(name, compute):
     return hit[1]
 
 
+def unchanged(environ, etag, last_modified):
+    """Whether the reader's copy (If-None-Match, else If-Modified-Since) is current.
+
+    ETags compare weakly (RFC 9110): proxies that gzip, like nginx, weaken them.
+    """
+    if "HTTP_IF_NONE_MATCH" in environ:
+        return parse_etags(environ["HTTP_IF_NONE_MATCH"]).contains_weak(etag)
+    since = parse_date(environ.get("HTTP_IF_MODIFIED_SINCE"))
+    return since is not None and last_modified <= since
+
+
 class PageCache:
     """Rendered public pages of this worker process, least recently used out first.
 
@@ -58,7 +113,7 @@ class PageCache:
 
     def __init__(self, max_bytes):
         self.max_bytes = max_bytes
-        self.entries = OrderedDict()  # key -> (freshness, mimetype, body)
+        self.entries = OrderedDict()  # key -> (freshness, headers, body, etag, last_modified)
         self.size = 0
 
     def get(self, key, freshness):
@@ -68,17 +123,96 @@ class PageCache:
         self.entries.move_to_end(key)
         return entry
 
-    def put(self, key, freshness, mimetype, body):
+    def put(self, key, freshness, headers, body):
         if len(body) > self.max_bytes // 8:
             return  # one huge page must not push out everything else
         old = self.entries.pop(key, None)
         if old:
             self.size -= len(old[2])
-        self.entries[key] = (freshness, mimetype, body)
+        found = dict(headers)
+        validators = (found["ETag"].strip('"'), parse_date(found["Last-Modified"]))
+        self.entries[key] = (freshness, headers, body, *validators)
         self.size += len(body)
         while self.size > self.max_bytes:
-            _key, (_freshness, _mimetype, evicted) = self.entries.popitem(last=False)
-            self.size -= len(evicted)
+            _key, evicted = self.entries.popitem(last=False)
+            self.size -= len(evicted[2])
+
+
+class PageCacheMiddleware:
+    """Answers anonymous readers' repeat requests before Flask sees them.
+
+    A page stored here costs a file read (the content stamp) and a dictionary lookup
+    to serve: no session, no database, no template. Requests that carry a session or
+    remember-me cookie always go to Flask: their page may show a name, a message or
+    edit controls.
+    """
+
+    def __init__(self, wsgi_app, pages, snapshot, private_cookies):
+        self.wsgi_app = wsgi_app
+        self.pages = pages
+        self.snapshot = snapshot
+        self.private_cookies = [f"{name}=" for name in private_cookies]
+
+    def key(self, environ):
+        if environ["REQUEST_METHOD"] not in ("GET", "HEAD"):
+            return None
+        cookies = environ.get("HTTP_COOKIE", "")
+        if any(name in cookies for name in self.private_cookies):
+            return None
+        if "*" in environ.get("HTTP_IF_NONE_MATCH", ""):
+            return None  # "*" asks whether the page exists: the view answers
+        return (
+            environ["wsgi.url_scheme"],
+            environ.get("HTTP_HOST", ""),
+            environ.get("SCRIPT_NAME", ""),
+            environ.get("PATH_INFO", ""),
+            environ.get("QUERY_STRING", ""),
+            environ.get("HTTP_HX_REQUEST") == "true",
+        )
+
+    def __call__(self, environ, start_response):
+        key = self.key(environ)
+        if key is None:
+            return self.wsgi_app(environ, start_response)
+        row = self.snapshot.cached_row()
+        entry = row and self.pages.get(key, row.freshness_key)
+        if entry:
+            return self.serve(entry, environ, start_response)
+        return self.render_and_keep(key, environ, start_response)
+
+    def serve(self, entry, environ, start_response):
+        _freshness, headers, body, etag, last_modified = entry
+        if unchanged(environ, etag, last_modified):
+            start_response("304 NOT MODIFIED", [h for h in headers if not is_entity(h[0])])
+            return []
+        start_response("200 OK", headers)
+        return [] if environ["REQUEST_METHOD"] == "HEAD" else [body]
+
+    def render_and_keep(self, key, environ, start_response):
+        answered = []
+
+        def keep_status(status, headers, exc_info=None):
+            answered[:] = [status, headers]
+            return start_response(status, headers, exc_info)
+
+        body = self.wsgi_app(environ, keep_status)
+        freshness = environ.get(SHARED_PAGE)
+        if freshness is None or environ["REQUEST_METHOD"] != "GET" or not answered:
+            return body
+        status, headers = answered
+        if not status.startswith("200") or any(h[0] == "Set-Cookie" for h in headers):
+            return body
+        try:
+            data = b"".join(body)
+        finally:
+            if hasattr(body, "close"):
+                body.close()
+        self.pages.put(key, freshness, headers, data)
+        return [data]
+
+
+def is_entity(header):
+    return header in ("Content-Type", "Content-Length")
 
 
 UNCACHED_ENDPOINTS = {"public.search", "text.search"}  # endless variety: not worth keeping
@@ -96,50 +230,39 @@ def shared_page():
 
 def init_app(app):
     app.extensions["per_version"] = {}
+    snapshot = app.extensions["site_snapshot"] = SiteSnapshot()
     max_bytes = app.config["PAGE_CACHE_BYTES"]
-    pages = PageCache(max_bytes) if max_bytes > 0 else None
-
-    def cache_key():
-        if pages is None or request.endpoint in UNCACHED_ENDPOINTS:
-            return None
-        return (request.full_path, bool(request.htmx))
+    if max_bytes > 0:
+        private_cookies = (
+            app.config["SESSION_COOKIE_NAME"],
+            app.config.get("REMEMBER_COOKIE_NAME", "remember_token"),  # Flask-Login's default
+        )
+        app.wsgi_app = PageCacheMiddleware(
+            app.wsgi_app, PageCache(max_bytes), snapshot, private_cookies
+        )
 
     @app.before_request
-    def answer_from_cache():
+    def answer_not_modified():
         if not shared_page():
             return None
         g.etag = page_etag()
-        last_modified = site_settings().last_modified.replace(microsecond=0)
-        if request.if_none_match.star_tag:
+        if "*" in request.headers.get("If-None-Match", ""):
             return None  # "*" asks whether the page exists: let the view answer
-        if request.if_none_match:
-            # Weak comparison (RFC 9110): proxies that gzip, like nginx, weaken ETags.
-            unchanged = request.if_none_match.contains_weak(g.etag)
-        else:
-            since = request.if_modified_since
-            unchanged = since is not None and last_modified <= since.replace(tzinfo=None)
-        # after_request below adds the validators to these responses too.
-        if unchanged:
-            return app.response_class(status=304)
-        key = cache_key()
-        cached = key and pages.get(key, freshness_key())
-        if cached:
-            g.from_cache = True
-            return app.response_class(cached[2], mimetype=cached[1])
+        if unchanged(request.environ, g.etag, last_modified()):
+            return app.response_class(status=304)  # add_validators adds the headers
         return None
 
     @app.after_request
     def add_validators(response):
-        key = cache_key() if "etag" in g and response.status_code == 200 else None
-        if key and not g.get("from_cache") and not response.direct_passthrough:
-            pages.put(key, freshness_key(), response.mimetype, response.get_data())
         if "etag" in g and response.status_code in (200, 304):
             response.set_etag(g.etag)
-            response.last_modified = site_settings().last_modified.replace(microsecond=0)
+            response.last_modified = last_modified()
             # Readers always revalidate: an edit shows on their next request.
             response.cache_control.no_cache = True
             response.cache_control.public = True
             response.vary.add("HX-Request")
+            if response.status_code == 200 and request.endpoint not in UNCACHED_ENDPOINTS:
+                request.environ[SHARED_PAGE] = freshness_key()
         elif request.endpoint not in ("static", "media_file") and current_user.is_authenticated:
             # Pages with a name, edit controls or a CSRF token are for this browser only.
             response.cache_control.private = True

@@ -7,10 +7,12 @@ timezone for display.
 import datetime as dt
 import json
 import math
+import os
 import re
 import secrets
 import unicodedata
 from dataclasses import dataclass
+from functools import cache
 
 from peewee import (
     JOIN,
@@ -21,6 +23,7 @@ from peewee import (
     ForeignKeyField,
     IntegerField,
     Model,
+    SqliteDatabase,
     TextField,
     fn,
 )
@@ -52,6 +55,59 @@ def write_transaction():
     instead of waiting its turn.
     """
     return database.atomic("IMMEDIATE")
+
+
+@cache
+def stamp_beside(filename):
+    return os.path.realpath(filename) + "-stamp"
+
+
+def content_stamp_path():
+    """The file beside a SQLite database that changes after every committed content change.
+
+    Every worker process reads it on every request (caching.py): a few microseconds
+    tell whether its cached pages are still current, without asking the database.
+    Other databases have no such file: their servers ask the database each time.
+    """
+    db = database.obj
+    if isinstance(db, SqliteDatabase) and db.database not in ("", ":memory:"):
+        return stamp_beside(db.database)
+    return None
+
+
+def read_content_stamp():
+    path = content_stamp_path()
+    if path is None:
+        return None
+    try:
+        with open(path) as stamp:
+            return stamp.read(64)
+    except FileNotFoundError:
+        # A database from before stamps, or a new one: start one. Exclusive create, so
+        # a stamp a save has just written is never replaced by this older one.
+        try:
+            return write_content_stamp(exclusive=True)
+        except FileExistsError:
+            return read_content_stamp()
+
+
+def write_content_stamp(exclusive=False):
+    """A new stamp. Written whole then renamed: readers never see a torn one."""
+    path = content_stamp_path()
+    if path is None:
+        return None
+    token = secrets.token_hex(16)
+    temporary = f"{path}.{token}"
+    with open(temporary, "w") as stamp:
+        stamp.write(token)
+    if exclusive:
+        try:
+            os.link(temporary, path)  # fails if the stamp exists
+        finally:
+            os.unlink(temporary)
+    else:
+        os.replace(temporary, path)
+    return token
 
 
 def utcnow():
@@ -250,18 +306,28 @@ class SiteSettings(BaseModel):
 
     @classmethod
     def load(cls):
-        """The settings row with `latest_published`, the freshness key of public pages.
+        """The settings row with the freshness of public pages, in one indexed query.
 
         `content_version` changes on every save; `latest_published` changes when a
-        scheduled article's time arrives. Together they tell whether anything a
-        reader can see has changed, in one indexed query.
+        scheduled article's time arrives, and `next_scheduled` says when that will be.
         """
-        latest = Article.visible().select(fn.MAX(Article.published_at))
-        row = cls.select(cls, latest.alias("latest_published")).where(cls.id == 1).first()
+        now = utcnow()
+        latest = Article.visible(now).select(fn.MAX(Article.published_at))
+        upcoming = Article.select(fn.MIN(Article.published_at)).where(
+            (Article.status == Article.PUBLISHED)
+            & Article.deleted_at.is_null()
+            & (Article.published_at > now)
+        )
+        row = (
+            cls.select(cls, latest.alias("latest_published"), upcoming.alias("next_scheduled"))
+            .where(cls.id == 1)
+            .first()
+        )
         if row is None:
             cls.insert(id=1).on_conflict_ignore().execute()
             return cls.load()
         row.latest_published = Article.published_at.python_value(row.latest_published)
+        row.next_scheduled = Article.published_at.python_value(row.next_scheduled)
         return row
 
     @classmethod
@@ -269,6 +335,12 @@ class SiteSettings(BaseModel):
         cls.update(content_version=cls.content_version + 1, content_changed_at=utcnow()).where(
             cls.id == 1
         ).execute()
+        database.after_commit(write_content_stamp)
+
+    @property
+    def freshness_key(self):
+        """Changes whenever anything a reader can see changes."""
+        return (self.content_version, self.latest_published)
 
     @property
     def last_modified(self):
@@ -936,5 +1008,6 @@ def create_tables():
     with database.atomic():
         database.create_tables((*MODELS, SchemaVersion), safe=True)
         SiteSettings.insert(id=1).on_conflict_ignore().execute()
+        database.after_commit(write_content_stamp)
         if fresh:
             SchemaVersion.insert(id=1, version=SCHEMA_VERSION).on_conflict_ignore().execute()

@@ -65,12 +65,21 @@ def layout_context():
         "section_page_holding": section_page_holding,
         "url_with_page": url_with_page,
         "other_version_url": other_version_url,
-        # Called by the layout only when it shows them; computed once per content version.
-        "hot_news": lambda: per_version("hot_news", lambda: list(Article.hot_news())),
-        "sidebar_lists": lambda: per_version("sidebar_lists", Section.sidebar_lists),
+        "shared_fragment": shared_fragment,
+        # Called by the templates only when they show them.
+        "hot_news": lambda: list(Article.hot_news()),
+        "sidebar_lists": Section.sidebar_lists,
         "sections": lambda: per_version("sections", lambda: list(Section.ordered())),
         "rubrics": lambda: per_version("rubrics", lambda: list(Rubric.ordered())),
     }
+
+
+def shared_fragment(template):
+    """A part every page of this layout shows alike (hot news, the sidebar lists):
+    rendered once per content version, then pasted into every page."""
+    return per_version(
+        (template, in_text_version()), lambda: Markup(render_template(template))
+    )
 
 
 def section_page_holding(sidebar_page):

@@ -1,10 +1,20 @@
 """The rendered-page cache and the per-version fragments: fast, and never stale."""
 
 import datetime as dt
+import subprocess
+import sys
+import time
+from pathlib import Path
 
+import pytest
+
+import caching
+import models
 from caching import PageCache
 from models import Article, SiteSettings, User, utcnow
 from passwords import hash_password
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def page(client, url, **headers):
@@ -13,17 +23,17 @@ def page(client, url, **headers):
     return response.get_data(as_text=True)
 
 
-def test_a_cached_page_costs_one_query(client, make_article, query_counter):
+def test_a_cached_page_costs_no_query(client, make_article, query_counter):
     article = make_article(title="Cached story")
     first = page(client, "/")
     with query_counter() as queries:
         second = page(client, "/")
     assert second == first
-    assert len(queries) == 1  # the freshness check, nothing else
+    assert queries == []  # the content stamp said nothing changed
     with query_counter() as queries:
         page(client, f"/articles/{article.id}/{article.slug}")
         page(client, f"/articles/{article.id}/{article.slug}")
-    assert len(queries) == 2 + 1  # freshness and the article; then only the freshness check
+    assert len(queries) == 1  # the article, once; the site row is still current
 
 
 def test_a_save_shows_on_the_next_request(client, make_article):
@@ -38,17 +48,65 @@ def test_a_save_shows_on_the_next_request(client, make_article):
     assert "Before the edit" not in page(client, "/")
 
 
-def test_a_scheduled_article_appears_when_its_time_comes(client, make_article):
+def test_a_scheduled_article_appears_when_its_time_comes(client, make_article, monkeypatch):
     make_article(title="Older story")
-    later = make_article(title="Scheduled story", published_at=utcnow() + dt.timedelta(hours=1))
+    make_article(title="Scheduled story", published_at=utcnow() + dt.timedelta(hours=1))
     assert "Scheduled story" not in page(client, "/")
     assert "Scheduled story" not in page(client, "/rss.xml")
-    # Time passes: no save happens, no version is bumped.
-    Article.update(published_at=utcnow() - dt.timedelta(seconds=1)).where(
-        Article.id == later.id
-    ).execute()
+    # Time passes: no save happens, no version is bumped, the stamp stays as it was.
+    later = utcnow() + dt.timedelta(hours=1, seconds=1)
+    monkeypatch.setattr(models, "utcnow", lambda: later)
+    monkeypatch.setattr(caching, "utcnow", lambda: later)
     assert "Scheduled story" in page(client, "/")
     assert "Scheduled story" in page(client, "/rss.xml")
+
+
+def test_a_change_without_a_stamp_shows_within_the_recheck_interval(
+    client, make_article, monkeypatch
+):
+    """The stamp is written after commit: a crash in between must not leave pages stale."""
+    article = make_article(title="Before the crash")
+    assert "Before the crash" in page(client, "/")
+    monkeypatch.setattr(models, "write_content_stamp", lambda: None)  # the lost write
+    Article.update(title="After the crash").where(Article.id == article.id).execute()
+    SiteSettings.bump_content_version()
+    assert "Before the crash" in page(client, "/")  # this worker has not looked yet
+    clock = time.monotonic() + caching.RECHECK_SECONDS + 1
+    monkeypatch.setattr(caching.time, "monotonic", lambda: clock)
+    assert "After the crash" in page(client, "/")
+
+
+def test_a_save_in_another_process_reaches_this_one(app, client, make_article, tmp_path):
+    """Workers share nothing but the database and the stamp file beside it."""
+    article = make_article(title="Seen by the worker")
+    assert "Seen by the worker" in page(client, "/")
+    script = (
+        "from playhouse.db_url import connect; import models;"
+        f"models.database.initialize(connect({app.config['DATABASE_URL']!r}));"
+        "models.Article.update(title='Saved elsewhere')"
+        f".where(models.Article.id == {article.id}).execute();"
+        "models.SiteSettings.bump_content_version()"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, cwd=ROOT)
+    assert "Saved elsewhere" in page(client, "/")
+
+
+def test_the_stamp_changes_only_after_commit(app, make_article):
+    make_article()
+    with app.app_context():
+        before = models.read_content_stamp()
+        with models.database.atomic():
+            SiteSettings.bump_content_version()
+            assert models.read_content_stamp() == before  # not committed yet: not announced
+        assert models.read_content_stamp() != before
+        with pytest.raises(RuntimeError), models.database.atomic():
+            SiteSettings.bump_content_version()
+            raise RuntimeError("the save fails after the bump")
+        after_rollback = models.read_content_stamp()
+        assert after_rollback != before  # from the committed bump
+        with models.database.atomic():
+            pass
+        assert models.read_content_stamp() == after_rollback  # the rolled-back one said nothing
 
 
 def test_htmx_fragment_and_full_page_are_cached_apart(client, make_article):
@@ -91,13 +149,14 @@ def test_settings_change_reaches_cached_pages(client, make_article):
 
 def test_page_cache_keeps_within_its_size_and_drops_the_oldest():
     cache = PageCache(max_bytes=800)
+    headers = [("ETag", '"abc"'), ("Last-Modified", "Wed, 21 Oct 2026 07:28:00 GMT")]
     for n in range(10):
-        cache.put(f"/page/{n}", "v1", "text/html", b"x" * 100)
+        cache.put(f"/page/{n}", "v1", headers, b"x" * 100)
     assert cache.size <= 800
     assert cache.get("/page/0", "v1") is None  # least recently used: gone
     assert cache.get("/page/9", "v1")[2] == b"x" * 100
     assert cache.get("/page/9", "v2") is None  # rendered under another content version
-    cache.put("/huge", "v1", "text/html", b"x" * 500)  # over an eighth of the cache
+    cache.put("/huge", "v1", headers, b"x" * 500)  # over an eighth of the cache
     assert cache.get("/huge", "v1") is None
 
 
@@ -106,7 +165,33 @@ def test_the_page_cache_can_be_turned_off(tmp_path):
 
     app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'off.db'}", "PAGE_CACHE_BYTES": 0})
     with app.app_context():
-        import models
-
         models.create_tables()
     assert app.test_client().get("/").status_code == 200
+
+
+def test_head_from_the_cache_has_the_headers_and_no_body(client, make_article):
+    make_article(title="Headed")
+    full = client.get("/")
+    head = client.head("/")
+    assert head.status_code == 200
+    assert head.data == b""
+    assert head.headers["Content-Length"] == full.headers["Content-Length"]
+    assert head.headers["ETag"] == full.headers["ETag"]
+
+
+def test_pages_are_kept_apart_by_host_and_scheme(client, make_article):
+    """Canonical links and feeds carry absolute URLs: one host's page is not another's."""
+    make_article(title="Hosted")
+    plain = page(client, "/rss.xml")
+    other = client.get("/rss.xml", base_url="https://news.example").get_data(as_text=True)
+    assert "http://localhost/" in plain
+    assert "https://news.example/" in other and "http://localhost/" not in other
+
+
+def test_a_reader_with_a_session_cookie_gets_flask_not_the_cache(client, make_article):
+    make_article(title="Welcome back")
+    page(client, "/")  # now cached
+    client.set_cookie("session", "not-a-valid-session")
+    response = client.get("/")
+    assert response.status_code == 200
+    assert "Welcome back" in response.get_data(as_text=True)
