@@ -23,7 +23,7 @@ from flask import current_app, g, request, session
 from flask_login import current_user
 from werkzeug.http import parse_date, parse_etags
 
-from models import SiteSettings, read_content_stamp, utcnow
+from models import Directory, SiteSettings, read_content_stamp, utcnow
 
 READER_BLUEPRINTS = {"public", "text", "feeds"}
 RECHECK_SECONDS = 5
@@ -92,6 +92,11 @@ def per_version(name, compute):
     if hit is None or hit[0] != key:
         hit = memo[name] = (key, compute())
     return hit[1]
+
+
+def named(articles):
+    """`articles` as a list, with section, rubric and author from this version's Directory."""
+    return per_version("directory", Directory).attach(articles)
 
 
 def unchanged(environ, etag, last_modified):

@@ -464,20 +464,14 @@ class Article(BaseModel):
         return query.order_by(cls.published_at.desc(), cls.id.desc())
 
     @classmethod
-    def with_names(cls, query):
-        """`query` with section, rubric, author and lead image joined in, for lists."""
-        return (
-            query.select(cls, Section, Rubric, User, Media)
-            .join_from(cls, Section)
-            .join_from(cls, Rubric)
-            .join_from(cls, User)
-            .join_from(cls, Media, JOIN.LEFT_OUTER)
-        )
+    def with_lead_image(cls, query):
+        """`query` with the lead image joined in; names come from a Directory."""
+        return query.select(cls, Media).join_from(cls, Media, JOIN.LEFT_OUTER)
 
     @classmethod
     def listing(cls, *conditions):
-        """Visible articles, newest first, with section, rubric and author joined in."""
-        return cls.newest_first(cls.with_names(cls.visible_where(*conditions)))
+        """Visible articles, newest first, with their lead images (Directory adds names)."""
+        return cls.newest_first(cls.with_lead_image(cls.visible_where(*conditions)))
 
     @classmethod
     def page_of(cls, page, per_page, *conditions):
@@ -493,7 +487,7 @@ class Article(BaseModel):
                 page, per_page
             )
         ]
-        items = cls.newest_first(cls.with_names(cls.select()).where(cls.id.in_(ids)))
+        items = cls.newest_first(cls.with_lead_image(cls.select()).where(cls.id.in_(ids)))
         return Pagination(items, total, page, per_page)
 
     @classmethod
@@ -644,7 +638,7 @@ class Article(BaseModel):
     @classmethod
     def desk_list(cls, state=None, section=None, author=None, order="updated"):
         """Articles for the newsroom dashboard, filtered by state, section and author."""
-        query = cls.with_names(cls.select())
+        query = cls.with_lead_image(cls.select())
         now = utcnow()
         published = (cls.status == cls.PUBLISHED) & cls.deleted_at.is_null()
         state_filters = {
@@ -897,7 +891,7 @@ class ArticleIndex(FTS5Model):
         best = ranked.alias("best")
         age = (fn.julianday(utcnow()) - fn.julianday(Article.published_at)) / 3650.0
         query = (
-            Article.with_names(Article.visible_where(*conditions))
+            Article.with_lead_image(Article.visible_where(*conditions))
             .join_from(Article, best, on=(best.c.rowid == Article.id))
             .order_by(best.c.relevance + age, Article.id.desc())
         )
@@ -955,6 +949,38 @@ class SidebarList:
     @property
     def has_previous(self):
         return self.page > 1
+
+
+class Directory:
+    """Sections, rubrics and authors by id, set on listed articles in place of a join.
+
+    Peewee takes several times longer to build a four-table join's SQL than SQLite takes
+    to run it. These rows are few and change only with content, so the site keeps one
+    Directory per content version (caching.named) and lists select only articles and
+    their lead images.
+    """
+
+    def __init__(self):
+        self.rows = {
+            "section": {row.id: row for row in Section.select()},
+            "rubric": {row.id: row for row in Rubric.select()},
+            # The staff; anyone else (a former author, say) is added when an article needs them.
+            "author": {row.id: row for row in User.select().where(User.role != "reader")},
+        }
+
+    def attach(self, articles):
+        """The articles, as a list, with section, rubric and author set."""
+        articles = list(articles)
+        authors = self.rows["author"]
+        missing = {article.author_id for article in articles} - authors.keys()
+        if missing:
+            authors.update((user.id, user) for user in User.select().where(User.id.in_(missing)))
+        for article in articles:
+            for name, rows in self.rows.items():
+                row = rows.get(getattr(article, f"{name}_id"))
+                if row is not None:  # else Peewee fetches it when it is read
+                    setattr(article, name, row)
+        return articles
 
 
 class Pagination:

@@ -30,7 +30,7 @@ from wtforms.validators import DataRequired, Length, Regexp, ValidationError
 
 import media
 from blueprints.auth import require_role
-from caching import site_settings
+from caching import named, site_settings
 from forms import Form
 from models import (
     Article,
@@ -378,6 +378,7 @@ def dashboard():
     page = Pagination(
         query.paginate(page_number, DESK_PAGE_SIZE), query.count(), page_number, DESK_PAGE_SIZE
     )
+    page.items = named(page.items)
     context = {
         "page": page,
         "state": state,

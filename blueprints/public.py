@@ -12,7 +12,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup, escape
 
-from caching import per_version, site_settings
+from caching import named, per_version, site_settings
 from models import SIDEBAR_SIZE, Article, ArticleIndex, Rubric, Section, User
 from sanitize import without_images
 from wordpress import legacy_article, legacy_id
@@ -67,7 +67,7 @@ def layout_context():
         "other_version_url": other_version_url,
         "shared_fragment": shared_fragment,
         # Called by the templates only when they show them.
-        "hot_news": lambda: list(Article.hot_news()),
+        "hot_news": lambda: named(Article.hot_news()),
         "sidebar_lists": Section.sidebar_lists,
         "sections": lambda: per_version("sections", lambda: list(Section.ordered())),
         "rubrics": lambda: per_version("rubrics", lambda: list(Rubric.ordered())),
@@ -111,6 +111,7 @@ def one_page(*conditions):
     page = Article.page_of(page_number(), PAGE_SIZE, *conditions)
     if not page.exists:
         abort(404)
+    page.items = named(page.items)
     return page
 
 
@@ -120,7 +121,7 @@ def index():
     article = wp_id and legacy_article(wp_id=wp_id)
     if article:
         return redirect(page_url("article", article_id=article.id, slug=article.slug), 301)
-    return render_template("public/index.html", articles=Article.lead_stories())
+    return render_template("public/index.html", articles=named(Article.lead_stories()))
 
 
 @bp.route("/<int(fixed_digits=4):year>/<int(fixed_digits=2):month>/<slug>/", strict_slashes=False)
@@ -179,6 +180,7 @@ def visible_article(article_id, slug, view):
         article = Article.get_or_none(Article.id == article_id)
         if article is None or not article.may_view(current_user):
             abort(404)
+    named([article])
     if slug != article.slug:
         abort(redirect(page_url(view, article_id=article.id, slug=article.slug), 301))
     return article
@@ -238,6 +240,7 @@ def search():
         results, capped = ArticleIndex.search(match, number, PAGE_SIZE, *conditions)
         if number > 1 and not results.exists:
             abort(404)
+        results.items = named(results.items)
         if capped:
             notes.append(
                 f"Showing the best {ArticleIndex.CANDIDATES:,} matches: add words or a filter "
