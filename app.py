@@ -8,6 +8,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from htmx_flask import Htmx
 from peewee import DatabaseError
 from playhouse.db_url import connect
+from playhouse.pool import PooledDatabase
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
@@ -95,7 +96,13 @@ def create_app(test_config=None):
 
 def init_database(app):
     url = app.config["DATABASE_URL"]
-    options = {"pragmas": SQLITE_PRAGMAS} if url.startswith("sqlite") else {}
+    options = {}
+    if url.startswith("sqlite:"):
+        # Pooled: a request still takes its thread's connection at its first query and
+        # hands it back at teardown, but the next request skips reopening the file, which
+        # costs more than a page's own query (SQLite parses the whole schema again).
+        url = url.replace("sqlite:", "sqlite+pool:", 1)
+        options = {"pragmas": SQLITE_PRAGMAS, "max_connections": 32}
     database.initialize(connect(url, **options))
 
     # Never serve a database whose schema this code does not know. A server refuses
@@ -109,6 +116,10 @@ def init_database(app):
             problem = None
         else:
             app.extensions["schema_checked"] = problem is None
+        # Closed for good, not pooled: a server that forks after this (gunicorn --preload)
+        # must not hand one SQLite connection to several processes.
+        if isinstance(database.obj, PooledDatabase):
+            database.close_all()
         if problem:
             raise RuntimeError(problem)
 

@@ -14,7 +14,7 @@ import migrations
 import wordpress
 from blueprints.auth import reset_link
 from forms import EMAIL_PATTERN
-from models import Article, ArticleIndex, User, create_tables, database
+from models import Article, ArticleIndex, User, create_tables, database, write_content_stamp
 from passwords import hash_password, password_problem
 
 DEMO_STAFF = (
@@ -149,6 +149,7 @@ def restore_command(path, yes):
         source.backup(database.connection())
     finally:
         source.close()
+    write_content_stamp()  # every worker's cached pages are of the replaced content
     click.echo(f"Restored from {path}.")
 
 

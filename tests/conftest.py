@@ -78,12 +78,17 @@ def make_app(database_path, **config):
     return app
 
 
+def close_database():
+    """Close the test's connections for good, pooled ones too: no file stays open."""
+    close_all = getattr(models.database.obj, "close_all", models.database.close)
+    close_all()
+
+
 @pytest.fixture
 def app(tmp_path):
     app = make_app(tmp_path / "test.db", TESTING=True, SECRET_KEY="test", WTF_CSRF_ENABLED=False)
     yield app
-    if not models.database.is_closed():
-        models.database.close()
+    close_database()
 
 
 @pytest.fixture
@@ -91,8 +96,7 @@ def csrf_app(tmp_path):
     """The app with CSRF protection on, as in production (the `app` fixture turns it off)."""
     app = make_app(tmp_path / "csrf.db", TESTING=True, SECRET_KEY="test")
     yield app
-    if not models.database.is_closed():
-        models.database.close()
+    close_database()
 
 
 @pytest.fixture

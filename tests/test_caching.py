@@ -195,3 +195,16 @@ def test_a_reader_with_a_session_cookie_gets_flask_not_the_cache(client, make_ar
     response = client.get("/")
     assert response.status_code == 200
     assert "Welcome back" in response.get_data(as_text=True)
+
+
+def test_a_restore_reaches_the_running_site(app, client, runner, make_article, tmp_path):
+    article = make_article(title="Backed up title")
+    backup = tmp_path / "backup.db"
+    with app.app_context():  # as `flask` gives its commands
+        assert runner.invoke(args=["backup", str(backup)]).exit_code == 0
+    article.save_changes({"title": "Edited after the backup"}, article.version, article.author)
+    assert "Edited after the backup" in page(client, "/")
+    with app.app_context():
+        result = runner.invoke(args=["restore", str(backup), "--yes"])
+    assert result.exit_code == 0, result.output
+    assert "Backed up title" in page(client, "/")
