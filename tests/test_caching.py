@@ -198,7 +198,7 @@ def test_a_reader_with_a_session_cookie_gets_flask_not_the_cache(client, make_ar
 
 
 def test_a_restore_reaches_the_running_site(app, client, runner, make_article, tmp_path):
-    article = make_article(title="Backed up title")
+    article = make_article(title="Backed up title", lead="A lead.")
     backup = tmp_path / "backup.db"
     with app.app_context():  # as `flask` gives its commands
         assert runner.invoke(args=["backup", str(backup)]).exit_code == 0
@@ -207,4 +207,5 @@ def test_a_restore_reaches_the_running_site(app, client, runner, make_article, t
     with app.app_context():
         result = runner.invoke(args=["restore", str(backup), "--yes"])
     assert result.exit_code == 0, result.output
-    assert "Backed up title" in page(client, "/")
+    restored = page(client, "/")
+    assert "Backed up title" in restored and "Edited after the backup" not in restored
