@@ -464,14 +464,18 @@ class Article(BaseModel):
         return query.order_by(cls.published_at.desc(), cls.id.desc())
 
     @classmethod
-    def with_lead_image(cls, query):
-        """`query` with the lead image joined in; names come from a Directory."""
-        return query.select(cls, Media).join_from(cls, Media, JOIN.LEFT_OUTER)
+    def with_lead_image(cls, query, body=True):
+        """`query` with the lead image joined in; names come from a Directory.
+
+        Lists leave the body out: it is most of a row, and they show the lead.
+        """
+        fields = [field for field in cls._meta.sorted_fields if body or field is not cls.body]
+        return query.select(*fields, Media).join_from(cls, Media, JOIN.LEFT_OUTER)
 
     @classmethod
-    def listing(cls, *conditions):
+    def listing(cls, *conditions, body=False):
         """Visible articles, newest first, with their lead images (Directory adds names)."""
-        return cls.newest_first(cls.with_lead_image(cls.visible_where(*conditions)))
+        return cls.newest_first(cls.with_lead_image(cls.visible_where(*conditions), body))
 
     @classmethod
     def page_of(cls, page, per_page, *conditions):
@@ -487,7 +491,9 @@ class Article(BaseModel):
                 page, per_page
             )
         ]
-        items = cls.newest_first(cls.with_lead_image(cls.select()).where(cls.id.in_(ids)))
+        items = cls.newest_first(
+            cls.with_lead_image(cls.select(), body=False).where(cls.id.in_(ids))
+        )
         return Pagination(items, total, page, per_page)
 
     @classmethod
@@ -501,7 +507,7 @@ class Article(BaseModel):
     @classmethod
     def get_visible(cls, article_id):
         """The visible article with this id, or None."""
-        return cls.listing(cls.id == article_id).first()
+        return cls.listing(cls.id == article_id, body=True).first()
 
     @property
     def is_scheduled(self):
@@ -891,7 +897,7 @@ class ArticleIndex(FTS5Model):
         best = ranked.alias("best")
         age = (fn.julianday(utcnow()) - fn.julianday(Article.published_at)) / 3650.0
         query = (
-            Article.with_lead_image(Article.visible_where(*conditions))
+            Article.with_lead_image(Article.visible_where(*conditions), body=False)
             .join_from(Article, best, on=(best.c.rowid == Article.id))
             .order_by(best.c.relevance + age, Article.id.desc())
         )

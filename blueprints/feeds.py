@@ -82,7 +82,7 @@ def tag_uri(article):
 @bp.route("/rss.xml", endpoint="site_rss", defaults={"feed_format": "rss"})
 @bp.route("/atom.xml", endpoint="site_atom", defaults={"feed_format": "atom"})
 def site_feed(feed_format):
-    articles = named(Article.listing().limit(FEED_SIZE))
+    articles = named(Article.listing(body=True).limit(FEED_SIZE))
     link = url_for("public.index", _external=True)
     return feed(feed_format, site_settings().name, link, articles)
 
@@ -93,7 +93,7 @@ def taxonomy_feed(feed_format, model, field, slug, page_view):
         return redirect(url_for(request.endpoint, slug=renamed.slug), 301)
     if item is None:
         abort(404)
-    articles = named(Article.listing(field == item).limit(FEED_SIZE))
+    articles = named(Article.listing(field == item, body=True).limit(FEED_SIZE))
     link = url_for(page_view, slug=item.slug, _external=True)
     return feed(feed_format, f"{site_settings().name}: {item.name}", link, articles)
 
