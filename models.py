@@ -464,18 +464,19 @@ class Article(BaseModel):
         return query.order_by(cls.published_at.desc(), cls.id.desc())
 
     @classmethod
-    def with_lead_image(cls, query, body=True):
-        """`query` with the lead image joined in; names come from a Directory.
-
-        Lists leave the body out: it is most of a row, and they show the lead.
-        """
-        fields = [field for field in cls._meta.sorted_fields if body or field is not cls.body]
-        return query.select(*fields, Media).join_from(cls, Media, JOIN.LEFT_OUTER)
+    def summaries(cls, query):
+        """`query` selecting what lists show: no body (most of a row), nothing only the
+        newsroom needs. Directory.attach adds names and lead images."""
+        return query.select(
+            cls.id, cls.title, cls.slug, cls.lead, cls.section, cls.rubric, cls.author,
+            cls.hot, cls.status, cls.published_at, cls.updated_at, cls.lead_image,
+        )  # fmt: skip
 
     @classmethod
     def listing(cls, *conditions, body=False):
-        """Visible articles, newest first, with their lead images (Directory adds names)."""
-        return cls.newest_first(cls.with_lead_image(cls.visible_where(*conditions), body))
+        """Visible articles, newest first: whole, or as `summaries` for lists."""
+        query = cls.visible_where(*conditions)
+        return cls.newest_first(query if body else cls.summaries(query))
 
     @classmethod
     def page_of(cls, page, per_page, *conditions):
@@ -491,9 +492,7 @@ class Article(BaseModel):
                 page, per_page
             )
         ]
-        items = cls.newest_first(
-            cls.with_lead_image(cls.select(), body=False).where(cls.id.in_(ids))
-        )
+        items = cls.newest_first(cls.summaries(cls.select()).where(cls.id.in_(ids)))
         return Pagination(items, total, page, per_page)
 
     @classmethod
@@ -644,7 +643,7 @@ class Article(BaseModel):
     @classmethod
     def desk_list(cls, state=None, section=None, author=None, order="updated"):
         """Articles for the newsroom dashboard, filtered by state, section and author."""
-        query = cls.with_lead_image(cls.select())
+        query = cls.select()
         now = utcnow()
         published = (cls.status == cls.PUBLISHED) & cls.deleted_at.is_null()
         state_filters = {
@@ -897,7 +896,7 @@ class ArticleIndex(FTS5Model):
         best = ranked.alias("best")
         age = (fn.julianday(utcnow()) - fn.julianday(Article.published_at)) / 3650.0
         query = (
-            Article.with_lead_image(Article.visible_where(*conditions), body=False)
+            Article.summaries(Article.visible_where(*conditions))
             .join_from(Article, best, on=(best.c.rowid == Article.id))
             .order_by(best.c.relevance + age, Article.id.desc())
         )
@@ -960,10 +959,10 @@ class SidebarList:
 class Directory:
     """Sections, rubrics and authors by id, set on listed articles in place of a join.
 
-    Peewee takes several times longer to build a four-table join's SQL than SQLite takes
+    Peewee takes several times longer to build a five-table join's SQL than SQLite takes
     to run it. These rows are few and change only with content, so the site keeps one
-    Directory per content version (caching.named) and lists select only articles and
-    their lead images.
+    Directory per content version (caching.named); lead images, which are many, are
+    fetched for each list in one query.
     """
 
     def __init__(self):
@@ -975,14 +974,18 @@ class Directory:
         }
 
     def attach(self, articles):
-        """The articles, as a list, with section, rubric and author set."""
+        """The articles, as a list, with section, rubric, author and lead image set."""
         articles = list(articles)
         authors = self.rows["author"]
         missing = {article.author_id for article in articles} - authors.keys()
         if missing:
             authors.update((user.id, user) for user in User.select().where(User.id.in_(missing)))
+        image_ids = {article.lead_image_id for article in articles} - {None}
+        images = {"lead_image": {}}
+        if image_ids:
+            images["lead_image"] = {m.id: m for m in Media.select().where(Media.id.in_(image_ids))}
         for article in articles:
-            for name, rows in self.rows.items():
+            for name, rows in (*self.rows.items(), *images.items()):
                 row = rows.get(getattr(article, f"{name}_id"))
                 if row is not None:  # else Peewee fetches it when it is read
                     setattr(article, name, row)
