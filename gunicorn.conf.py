@@ -6,6 +6,7 @@ BIND and WORKERS come from the environment; `kill -HUP <master pid>` reloads the
 code gracefully: new workers start, old ones finish their requests.
 """
 
+import ctypes
 import multiprocessing
 import os
 
@@ -16,6 +17,9 @@ errorlog = "-"
 # Slow clients are nginx's job; a worker stuck this long is restarted.
 timeout = 30
 graceful_timeout = 20
+# gunicorn 27's control socket has one default path per user, so a second site on the
+# host would take over the first one's; signals (HUP, TERM) are all Newsdesk needs.
+control_socket_disable = True
 
 
 def on_starting(server):
@@ -25,3 +29,13 @@ def on_starting(server):
             "Newsdesk: set SECRET_KEY to a long random string before serving, e.g.\n"
             "  export SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))')"
         )
+
+
+def post_fork(server, worker):
+    # The page cache keeps pages of about 20 KB. Taken from glibc's heap, the holes that
+    # evicted ones leave fragment it and a worker grows by tens of MB; above this size
+    # glibc maps each block on its own and gives it back to the system when freed.
+    mallopt = getattr(ctypes.CDLL(None), "mallopt", None)  # glibc's, when there is one
+    if mallopt:
+        M_MMAP_THRESHOLD = -3
+        mallopt(M_MMAP_THRESHOLD, 16 * 1024)

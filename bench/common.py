@@ -359,19 +359,6 @@ class Server:
         self.stop()
 
 
-def no_control_socket():
-    """gunicorn >= 24 opens a control socket at one path per user ($HOME/.gunicorn/
-    gunicorn.ctl): each new master takes it over from any other gunicorn running (someone's
-    `make serve` on this machine). The benchmark's servers do without it."""
-    try:
-        from gunicorn.config import KNOWN_SETTINGS
-    except ImportError:
-        return []
-    names = {setting.name for setting in KNOWN_SETTINGS}
-    return ["--no-control-socket"] if "control_socket_disable" in names else []
-
-
-CONTROL_SOCKET = no_control_socket()
 
 
 def gunicorn(db_path, log_path, app="app:create_app()", extra_env=None, extra_args=()):
@@ -380,7 +367,7 @@ def gunicorn(db_path, log_path, app="app:create_app()", extra_env=None, extra_ar
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(BENCH_DIR), env.get("PYTHONPATH")]))
     command = [
         sys.executable, "-m", "gunicorn", app,
-        "--workers", str(WORKERS), "--bind", f"{HOST}:{{port}}", *CONTROL_SOCKET, *extra_args,
+        "--workers", str(WORKERS), "--bind", f"{HOST}:{{port}}", *extra_args,
     ]  # fmt: skip
     health = "/healthz" if app.startswith("app:") else "/"
     return Server(command, env, log_path, health, name="gunicorn")
