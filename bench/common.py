@@ -359,8 +359,6 @@ class Server:
         self.stop()
 
 
-
-
 def gunicorn(db_path, log_path, app="app:create_app()", extra_env=None, extra_args=()):
     """A Server running gunicorn with the repository's gunicorn.conf.py, 2 sync workers."""
     env = app_env(db_path, **(extra_env or {}))

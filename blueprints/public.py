@@ -107,8 +107,14 @@ def page_number():
     return int(raw)
 
 
-def one_page(*conditions):
-    page = Article.page_of(page_number(), PAGE_SIZE, *conditions)
+def one_page(field, value):
+    """One page of the visible articles whose `field` is `value` (a section, say)."""
+    condition = field == value
+    # Counting 40,000 articles costs more than the page itself: once per content version.
+    total = per_version(
+        ("total", field.name, value.id), lambda: Article.visible_where(condition).count()
+    )
+    page = Article.page_of(page_number(), PAGE_SIZE, total, condition)
     if not page.exists:
         abort(404)
     page.items = named(page.items)
@@ -146,14 +152,14 @@ def taxonomy_or_redirect(model, slug, view):
 @bp.route("/section/<slug>")
 def section(slug):
     section = taxonomy_or_redirect(Section, slug, "section")
-    page = one_page(Article.section == section)
+    page = one_page(Article.section, section)
     return render_template("public/list.html", taxonomy=section, kind="section", page=page)
 
 
 @bp.route("/rubric/<slug>")
 def rubric(slug):
     rubric = taxonomy_or_redirect(Rubric, slug, "rubric")
-    page = one_page(Article.rubric == rubric)
+    page = one_page(Article.rubric, rubric)
     return render_template("public/list.html", taxonomy=rubric, kind="rubric", page=page)
 
 
@@ -262,5 +268,5 @@ def highlight(snippet):
 @bp.route("/authors/<slug>")
 def author(slug):
     author = User.get_or_none((User.slug == slug) & (User.role != "reader")) or abort(404)
-    page = one_page(Article.author == author)
+    page = one_page(Article.author, author)
     return render_template("public/author.html", author=author, page=page)
