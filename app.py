@@ -102,7 +102,8 @@ def init_database(app):
         # hands it back at teardown, but the next request skips reopening the file, which
         # costs more than a page's own query (SQLite parses the whole schema again).
         url = url.replace("sqlite:", "sqlite+pool:", 1)
-        options = {"pragmas": SQLITE_PRAGMAS, "max_connections": 32}
+        # A pooled connection serves one thread at a time, but not always the same one.
+        options = {"pragmas": SQLITE_PRAGMAS, "max_connections": 32, "check_same_thread": False}
     database.initialize(connect(url, **options))
 
     # Never serve a database whose schema this code does not know. A server refuses

@@ -23,7 +23,7 @@ from flask import current_app, g, request, session
 from flask_login import current_user
 from werkzeug.http import parse_date, parse_etags
 
-from models import Directory, SiteSettings, read_content_stamp, utcnow
+from models import Directory, SiteSettings, read_content_stamp
 
 READER_BLUEPRINTS = {"public", "text", "feeds"}
 RECHECK_SECONDS = 5
@@ -47,7 +47,7 @@ class SiteSnapshot:
             return None
         if time.monotonic() - read_at > RECHECK_SECONDS:
             return None
-        if row.next_scheduled is not None and utcnow() >= row.next_scheduled:
+        if row.schedule_due:
             return None
         return row
 

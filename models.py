@@ -338,6 +338,11 @@ class SiteSettings(BaseModel):
         database.after_commit(write_content_stamp)
 
     @property
+    def schedule_due(self):
+        """Whether a scheduled article has gone live since this row was read."""
+        return self.next_scheduled is not None and utcnow() >= self.next_scheduled
+
+    @property
     def freshness_key(self):
         """Changes whenever anything a reader can see changes."""
         return (self.content_version, self.latest_published)
