@@ -474,7 +474,7 @@ class Article(BaseModel):
         newsroom needs. Directory.attach adds names and lead images."""
         return query.select(
             cls.id, cls.title, cls.slug, cls.lead, cls.section, cls.rubric, cls.author,
-            cls.hot, cls.status, cls.published_at, cls.updated_at, cls.lead_image,
+            cls.published_at, cls.lead_image,
         )  # fmt: skip
 
     @classmethod
