@@ -6,12 +6,12 @@ freshness key. It keys ETags (a reader's browser revalidates for free), the
 rendered-page cache and the per-version memo of shared fragments.
 
 Each worker process keeps the settings row in memory (SiteSnapshot) and reads it
-again only when the content stamp beside the SQLite file changed (models.py writes
-it after every committed save, in whichever process saved), when the next scheduled
-article is due, or every RECHECK_SECONDS in case a stamp was lost to a crash between
-commit and write. So a save in one gunicorn worker reaches the caches of all of them
-on the next request, with no cache server. Without a stamp (PostgreSQL) the row is
-read on every request.
+again only when the content stamp changed, when the next scheduled article is due, or
+every RECHECK_SECONDS in case a stamp was lost to a crash between commit and write.
+The stamp (models.read_content_stamp) is a file beside the SQLite database that every
+committed save rewrites, in whichever process saved; on PostgreSQL, whose app servers
+share no files, it is the content version, read from the database. So a save in one
+worker reaches the caches of all of them on the next request, with no cache server.
 """
 
 import datetime as dt
@@ -23,7 +23,7 @@ from flask import current_app, g, request, session
 from flask_login import current_user
 from werkzeug.http import parse_date, parse_etags
 
-from models import Directory, SiteSettings, read_content_stamp
+from models import Directory, SiteSettings, database, read_content_stamp
 
 READER_BLUEPRINTS = {"public", "text", "feeds"}
 RECHECK_SECONDS = 5
@@ -43,7 +43,7 @@ class SiteSnapshot:
         if self.state is None:
             return None
         stamp, row, read_at = self.state
-        if stamp is None or read_content_stamp() != stamp:
+        if read_content_stamp() != stamp:
             return None
         if time.monotonic() - read_at > RECHECK_SECONDS:
             return None
@@ -180,6 +180,8 @@ class PageCacheMiddleware:
         if key is None:
             return self.wsgi_app(environ, start_response)
         row = self.snapshot.cached_row()
+        if not database.is_closed():
+            database.close()  # opened to read the stamp (PostgreSQL): handed back at once
         entry = row and self.pages.get(key, row.freshness_key)
         if entry:
             return self.serve(entry, environ, start_response)

@@ -208,3 +208,18 @@ def test_a_restore_reaches_the_running_site(app, client, runner, make_article, t
     assert result.exit_code == 0, result.output
     restored = page(client, "/")
     assert "Backed up title" in restored and "Edited after the backup" not in restored
+
+
+def test_without_a_stamp_file_the_content_version_is_the_stamp(
+    client, make_article, query_counter, monkeypatch
+):
+    """PostgreSQL's app servers share no files: each request asks for the version."""
+    monkeypatch.setattr(models, "content_stamp_path", lambda: None)
+    article = make_article(title="Shared by servers", lead="A lead.")
+    first = page(client, "/")
+    with query_counter() as queries:
+        assert page(client, "/") == first
+    assert len(queries) == 1 and "content_version" in queries[0]
+    Article.update(title="Saved on another server").where(Article.id == article.id).execute()
+    SiteSettings.bump_content_version()
+    assert "Saved on another server" in page(client, "/")
