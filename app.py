@@ -7,17 +7,17 @@ from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from htmx_flask import Htmx
 from peewee import DatabaseError
-from playhouse.db_url import connect
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 import caching
 import commands
+import databases
 import media
 import migrations
 from blueprints import admin, auth, desk, feeds, public
 from caching import READER_BLUEPRINTS
-from models import SQLITE_PRAGMAS, SiteSettings, database
+from models import SiteSettings, database
 
 # No inline script or style anywhere: htmx is configured (base.html) to need neither.
 CONTENT_SECURITY_POLICY = (
@@ -32,7 +32,7 @@ def env_flag(name, default=False):
 
 
 class IdConverter(IntegerConverter):
-    """Row ids in URLs: positive and within SQLite's range, else a plain 404."""
+    """Row ids in URLs: positive and within an INTEGER column's range, else a plain 404."""
 
     def __init__(self, url_map):
         super().__init__(url_map, min=1, max=2**31 - 1)
@@ -93,9 +93,7 @@ def create_app(test_config=None):
 
 
 def init_database(app):
-    url = app.config["DATABASE_URL"]
-    options = {"pragmas": SQLITE_PRAGMAS} if url.startswith("sqlite") else {}
-    database.initialize(connect(url, **options))
+    database.initialize(databases.connect(app.config["DATABASE_URL"]))
 
     # Never serve a database whose schema this code does not know. A server refuses
     # to start; `flask` commands (migrate among them) check for themselves. A database

@@ -41,8 +41,8 @@ from models import (
     Rubric,
     Section,
     User,
-    database,
     slugify,
+    write_transaction,
 )
 from sanitize import clean_html, plain_text
 
@@ -349,7 +349,7 @@ def save_article(article, changes, version, form):
     The alt text lives on the image (Media), so that it follows the image wherever it
     is used; it is saved in the same transaction as the article.
     """
-    with database.atomic("IMMEDIATE"):
+    with write_transaction():
         saved = article.save_changes(changes, version, current_user)
         if "lead_image" in changes and saved.lead_image_id and "lead_image_alt" in request.form:
             alt = form.value_of("lead_image_alt")
