@@ -30,6 +30,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+from peewee import sort_models
 from werkzeug.serving import make_server
 
 import factories
@@ -101,13 +102,16 @@ def empty_database(url):
         if url.startswith("postgres"):
             _postgres_databases.add(url)
         return
-    tables = ", ".join(f'"{m._meta.table_name}"' for m in (*models.MODELS, models.SchemaVersion))
+    tables = sort_models((*models.MODELS, models.SchemaVersion))
     database = models.database
     database.execute_sql("SET lock_timeout = '10s'")  # a connection left open fails, not hangs
-    database.execute_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
-    # As create_tables leaves a new database.
-    models.SiteSettings.insert(id=1).execute()
-    models.SchemaVersion.insert(id=1, version=models.SCHEMA_VERSION).execute()
+    with database.atomic():  # DELETE: five times faster than TRUNCATE on small tables
+        for model in reversed(tables):
+            model.delete().execute()
+        database.restart_sequences(tables)
+        # As create_tables leaves a new database.
+        models.SiteSettings.insert(id=1).execute()
+        models.SchemaVersion.insert(id=1, version=models.SCHEMA_VERSION).execute()
 
 
 def sqlite_only(reason):
