@@ -69,16 +69,17 @@ def require_tool(available, message):
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 ON_POSTGRES = bool(TEST_DATABASE_URL)
-_postgres_databases = set()  # created (with the schema) by this session
+_created = set()  # PostgreSQL databases this session created
+_with_tables = set()  # … and of those, the ones whose tables it created
 
 
 def database_url(path):
     """The URL of a new, empty site's database for a test; `path` names it.
 
     SQLite: the file at `path`. PostgreSQL: a database named after the file's stem
-    (`<TEST_DATABASE_URL's database>_<stem>`), created in the session's first use of
-    that name and emptied on every later one (much faster than a new database per
-    test). Tests in sequence share a name freely; sites that live at the same time
+    (`<TEST_DATABASE_URL's database>_<stem>`), new at the session's first use of that
+    name; `empty_database` empties it on later ones (much faster than a new database
+    per test). Tests in sequence share a name freely; sites that live at the same time
     (the live server's, a second site) need names of their own.
     """
     if not ON_POSTGRES:
@@ -88,19 +89,20 @@ def database_url(path):
     base = urlparse(TEST_DATABASE_URL)
     name = f"{base.path.lstrip('/')}_{path.stem}".replace("-", "_")
     url = base._replace(path=f"/{name}").geturl()
-    if url not in _postgres_databases:
+    if url not in _created:
         with psycopg.connect(TEST_DATABASE_URL, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             admin.execute(f'CREATE DATABASE "{name}"')
+        _created.add(url)
     return url
 
 
 def empty_database(url):
     """Create the tables, or on a PostgreSQL database of this session, empty them."""
-    if url not in _postgres_databases:
+    if url not in _with_tables:
         models.create_tables()
         if url.startswith("postgres"):
-            _postgres_databases.add(url)
+            _with_tables.add(url)
         return
     tables = sort_models((*models.MODELS, models.SchemaVersion))
     database = models.database

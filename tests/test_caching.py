@@ -102,11 +102,7 @@ def test_page_cache_keeps_within_its_size_and_drops_the_oldest():
 
 
 def test_the_page_cache_can_be_turned_off(tmp_path):
-    from app import create_app
+    from conftest import make_app
 
-    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'off.db'}", "PAGE_CACHE_BYTES": 0})
-    with app.app_context():
-        import models
-
-        models.create_tables()
+    app = make_app(tmp_path / "off.db", PAGE_CACHE_BYTES=0)
     assert app.test_client().get("/").status_code == 200
