@@ -155,7 +155,7 @@ class Taxonomy(BaseModel):
 
     @classmethod
     def ordered(cls):
-        return cls.select().order_by(cls.position, cls.name)
+        return cls.select().order_by(cls.position, cls.name, cls.id)
 
     def rename(self, name, slug):
         """New name and slug; the old slug keeps redirecting to this one."""

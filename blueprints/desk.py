@@ -127,7 +127,7 @@ class ArticleForm(Form):
         super().__init__(*args, **kwargs)
         self.section.choices = [SelectChoice(s.id, s.name) for s in Section.ordered()]
         self.rubric.choices = [SelectChoice(r.id, r.name) for r in Rubric.ordered()]
-        staff = User.select().where(User.role != "reader").order_by(User.display_name)
+        staff = User.select().where(User.role != "reader").order_by(User.display_name, User.id)
         self.author.choices = [SelectChoice(u.id, u.display_name) for u in staff]
         self.section.validate_choice = self.rubric.validate_choice = False
         self.author.validate_choice = False
@@ -385,7 +385,7 @@ def dashboard():
         "section": section,
         "author": author,
         "sections": Section.ordered(),
-        "authors": User.select().where(User.role != "reader").order_by(User.display_name),
+        "authors": User.select().where(User.role != "reader").order_by(User.display_name, User.id),
         "states": Article.STATES,
     }
     if request.htmx and request.htmx.target == "desk-results":
