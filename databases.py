@@ -137,6 +137,14 @@ class Postgres(PostgresqlDatabase):
         kwargs.setdefault("connect_timeout", 10)  # an unreachable server is an error, not a hang
         super().__init__(database, **kwargs)
 
+    def execute_sql(self, sql, params=None, *args, **kwargs):
+        # PostgreSQL text cannot hold NUL, which SQLite stores and any form field or
+        # query string may carry: send U+FFFD instead, so such input finds nothing or
+        # is stored with a visible mark, as on SQLite, rather than failing the request.
+        if params and any(isinstance(p, str) and "\x00" in p for p in params):
+            params = [p.replace("\x00", "\ufffd") if isinstance(p, str) else p for p in params]
+        return super().execute_sql(sql, params, *args, **kwargs)
+
     @contextlib.contextmanager
     def write_transaction(self):
         with self.atomic() as transaction:
