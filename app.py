@@ -106,6 +106,7 @@ def init_database(app):
             problem = None
         else:
             app.extensions["schema_checked"] = problem is None
+        database.close_idle()  # a pooled connection must not be inherited by forked workers
         if problem:
             raise RuntimeError(problem)
 

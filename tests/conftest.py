@@ -116,6 +116,14 @@ def empty_database(url):
         models.SchemaVersion.insert(id=1, version=models.SCHEMA_VERSION).execute()
 
 
+def release_connections():
+    """Close the pooled connections of the database the proxy points at, before it points
+    at another (each app has its own pool on PostgreSQL; SQLite has none)."""
+    if models.database.obj is not None:
+        models.database.close()
+        models.database.close_idle()
+
+
 def sqlite_only(reason):
     """Skip marker for a test of something only SQLite has (said in `reason`)."""
     return pytest.mark.skipif(ON_POSTGRES, reason=f"SQLite only: {reason}")
@@ -130,6 +138,7 @@ def make_app(database_path, **config):
     from app import create_app
 
     media_root = str(database_path.parent / "media")  # uploads beside the test's database
+    release_connections()
     url = database_url(database_path)
     app = create_app({"DATABASE_URL": url, "MEDIA_ROOT": media_root, **config})
     with app.app_context():

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import database_url, empty_database
+from conftest import database_url, empty_database, release_connections
 
 import databases
 import demo
@@ -54,6 +54,7 @@ SEED_PAGE = Path(
 
 def use_database(path, empty=False):
     """Point the proxy at the database `path` names; `empty`: a new, empty one."""
+    release_connections()
     url = database_url(path) if empty else databases_by_path[path]
     models.database.initialize(databases.connect(url))
     models.database.connect(reuse_if_open=True)

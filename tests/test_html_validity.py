@@ -11,6 +11,8 @@ import demo
 import models
 from models import Article, User
 
+pytestmark = pytest.mark.page_quality  # markup, the same on either database
+
 PAGES = (
     "main",
     "section",
