@@ -14,6 +14,7 @@ classes, so `models.database.<method>()` does the right thing on either:
   meaning (models.ArticleIndex holds what the two share).
 """
 
+import bisect
 import contextlib
 import re
 import unicodedata
@@ -137,10 +138,6 @@ class Postgres(PooledPostgresqlDatabase):
     SEARCH_CONFIG = "newsdesk"
     # ts_rank weights {D, C, B, A}: body (C), lead (B), title (A) as bm25's 1, 4 and 10.
     RANK_WEIGHTS = "{0, 0.1, 0.4, 1}"
-    HEADLINE_OPTIONS = (
-        f'StartSel="{HIGHLIGHT[0]}", StopSel="{HIGHLIGHT[1]}", MaxFragments=1, '
-        f'MaxWords={SNIPPET_WORDS}, MinWords={SNIPPET_WORDS // 2}'
-    )
     WORD = re.compile(r"[^\W_]+")  # what SQLite's unicode61 takes as a token
 
     def __init__(self, database, **kwargs):
@@ -318,7 +315,10 @@ class Postgres(PooledPostgresqlDatabase):
     @staticmethod
     def fold(word):
         """A word without case or diacritics, as the unaccent configuration folds it."""
-        decomposed = unicodedata.normalize("NFKD", word.lower())
+        word = word.lower()
+        if word.isascii():
+            return word  # nothing to fold: the common case, kept cheap
+        decomposed = unicodedata.normalize("NFKD", word)
         return "".join(c for c in decomposed if not unicodedata.combining(c))
 
     @classmethod
@@ -328,8 +328,8 @@ class Postgres(PooledPostgresqlDatabase):
         tokens = list(cls.WORD.finditer(text))
         hits = [i for i, token in enumerate(tokens) if matches(token.group())]
         best, start = (0, 0), 0
-        for first in hits:
-            inside = [i for i in hits if first <= i < first + SNIPPET_WORDS]
+        for n, first in enumerate(hits):
+            inside = hits[n : bisect.bisect_left(hits, first + SNIPPET_WORDS)]
             score = (len({cls.fold(tokens[i].group()) for i in inside}), len(inside))
             if score > best:
                 best, start = score, first
