@@ -171,7 +171,8 @@ def test_two_saves_at_once_one_wins_and_the_other_is_a_conflict(app, newsroom, m
     second.join(10)
     assert outcomes == {"First": 2, "Second": 2}  # the second was told of version 2
     assert fresh(article).title == "First"
-    assert [r.version for r in Revision.select().where(Revision.article == article)] == [1, 2]
+    versions = Revision.select(Revision.version).where(Revision.article == article)
+    assert [r.version for r in versions.order_by(Revision.version)] == [1, 2]
 
 
 # --- History and differences ---------------------------------------------------------------------
