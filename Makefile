@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 CHROMIUM_PATH ?= /usr/bin/chromium
 export CHROMIUM_PATH
 
-.PHONY: venv run test serve bench lint clean
+.PHONY: venv run test test-postgres serve bench lint clean
 
 venv: $(VENV)/.installed
 
@@ -37,6 +37,11 @@ test: venv node_modules/.package-lock.json
 		"skipped. Install it: apt-get install default-jre-headless"
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The same suite on PostgreSQL: a throwaway server (Debian's postgresql package) on
+# 127.0.0.1 for the run. With a server of your own: TEST_DATABASE_URL=postgresql://… make test
+test-postgres:
+	bash .ci/with-postgres $(MAKE) test
 
 # Production: gunicorn.conf.py reads BIND and WORKERS and refuses a missing SECRET_KEY.
 serve: venv

@@ -7,18 +7,17 @@ from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from htmx_flask import Htmx
 from peewee import DatabaseError
-from playhouse.db_url import connect
-from playhouse.pool import PooledDatabase
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 import caching
 import commands
+import databases
 import media
 import migrations
 from blueprints import admin, auth, desk, feeds, public
 from caching import READER_BLUEPRINTS
-from models import SQLITE_PRAGMAS, SiteSettings, database
+from models import SiteSettings, database
 
 # No inline script or style anywhere: htmx is configured (base.html) to need neither.
 CONTENT_SECURITY_POLICY = (
@@ -33,7 +32,7 @@ def env_flag(name, default=False):
 
 
 class IdConverter(IntegerConverter):
-    """Row ids in URLs: positive and within SQLite's range, else a plain 404."""
+    """Row ids in URLs: positive and within an INTEGER column's range, else a plain 404."""
 
     def __init__(self, url_map):
         super().__init__(url_map, min=1, max=2**31 - 1)
@@ -95,16 +94,7 @@ def create_app(test_config=None):
 
 
 def init_database(app):
-    url = app.config["DATABASE_URL"]
-    options = {}
-    if url.startswith("sqlite:"):
-        # Pooled: a request still takes its thread's connection at its first query and
-        # hands it back at teardown, but the next request skips reopening the file, which
-        # costs more than a page's own query (SQLite parses the whole schema again).
-        url = url.replace("sqlite:", "sqlite+pool:", 1)
-        # A pooled connection serves one thread at a time, but not always the same one.
-        options = {"pragmas": SQLITE_PRAGMAS, "max_connections": 32, "check_same_thread": False}
-    database.initialize(connect(url, **options))
+    database.initialize(databases.connect(app.config["DATABASE_URL"]))
 
     # Never serve a database whose schema this code does not know. A server refuses
     # to start; `flask` commands (migrate among them) check for themselves. A database
@@ -117,10 +107,7 @@ def init_database(app):
             problem = None
         else:
             app.extensions["schema_checked"] = problem is None
-        # Closed for good, not pooled: a server that forks after this (gunicorn --preload)
-        # must not hand one SQLite connection to several processes.
-        if isinstance(database.obj, PooledDatabase):
-            database.close_all()
+        database.close_idle()  # a pooled connection must not be inherited by forked workers
         if problem:
             raise RuntimeError(problem)
 

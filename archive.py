@@ -246,7 +246,7 @@ def export_site(path, with_password_hashes=False, progress=None):
     try:
         with (
             zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as archive,
-            database.atomic(),  # one snapshot of every table (PostgreSQL: REPEATABLE READ)
+            database.snapshot(),  # one state of every table, while the site goes on saving
         ):
             with (
                 archive.open(_member(CONTENT), "w", force_zip64=True) as raw,
@@ -832,17 +832,14 @@ class Importer:
         try:
             with write_transaction():
                 _refuse_unless_empty()
-                if is_sqlite():
-                    # Rows go in file order; their references were all checked, and
-                    # SQLite checks them again at commit.
-                    database.execute_sql("PRAGMA defer_foreign_keys = ON")
+                # Rows go in file order; their references were all checked, and the
+                # database checks them again at commit.
+                database.defer_foreign_keys()
                 SiteSettings.update(**settings).where(SiteSettings.id == 1).execute()
                 with self._open() as archive:
                     self._read_content(archive, on_value, on_row)
                     flush()
-                    # PostgreSQL (later): rows were inserted with explicit ids, so each
-                    # table's id sequence must be set past its largest id here, e.g.
-                    # SELECT setval(pg_get_serial_sequence('article', 'id'), MAX(id)).
+                    database.restart_sequences(model for model, _ in TABLES.values())
                     self._copy_files(archive, root)
                 ArticleIndex.rebuild()
                 SiteSettings.bump_content_version()
@@ -860,9 +857,7 @@ class Importer:
             else:
                 raise
             raise ArchiveError(f"{problem}; nothing was imported.") from None
-        if is_sqlite():
-            database.execute_sql("ANALYZE")  # fresh statistics for the query planner
-            database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        database.optimize()  # fresh statistics for the query planner
         return loaded
 
     def summary(self, counts):
@@ -896,10 +891,6 @@ class Importer:
                 os.remove(temporary)
                 raise
             self.written.append(path)
-
-
-def is_sqlite():
-    return current_app.config["DATABASE_URL"].startswith("sqlite")
 
 
 # --- Commands ---------------------------------------------------------------------------------

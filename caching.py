@@ -21,6 +21,7 @@ from collections import OrderedDict
 
 from flask import current_app, g, request, session
 from flask_login import current_user
+from peewee import DatabaseError
 from werkzeug.http import parse_date, parse_etags
 
 from models import Directory, SiteSettings, database, read_content_stamp
@@ -30,6 +31,9 @@ RECHECK_SECONDS = 5
 
 # Set by Flask on a page that is the same for every reader; the page cache keeps those.
 SHARED_PAGE = "newsdesk.shared_page"
+# The content stamp, as the page-cache layer read it for this request.
+CONTENT_STAMP = "newsdesk.content_stamp"
+UNREAD = object()
 
 
 class SiteSnapshot:
@@ -38,23 +42,21 @@ class SiteSnapshot:
     def __init__(self):
         self.state = None  # (stamp, row, monotonic time read): replaced whole, never edited
 
-    def cached_row(self):
-        """The row when nothing can have changed since it was read; None otherwise."""
+    def cached_row(self, stamp):
+        """The row if it was read under this content stamp and nothing else can have
+        changed since; None otherwise."""
         if self.state is None:
             return None
-        stamp, row, read_at = self.state
-        if read_content_stamp() != stamp:
-            return None
-        if time.monotonic() - read_at > RECHECK_SECONDS:
-            return None
-        if row.schedule_due:
+        seen, row, read_at = self.state
+        if stamp != seen or time.monotonic() - read_at > RECHECK_SECONDS or row.schedule_due:
             return None
         return row
 
-    def current(self):
-        row = self.cached_row()
+    def current(self, stamp):
+        """The row, read again when stale. `stamp` must be read before: a save that
+        commits after it changes the stamp again."""
+        row = self.cached_row(stamp)
         if row is None:
-            stamp = read_content_stamp()  # before the query: a later save changes it again
             row = SiteSettings.load()
             self.state = (stamp, row, time.monotonic())
         return row
@@ -62,7 +64,11 @@ class SiteSnapshot:
 
 def site_settings():
     if "site" not in g:
-        g.site = current_app.extensions["site_snapshot"].current()
+        # The page-cache layer read the stamp already; it costs a query on PostgreSQL.
+        stamp = request.environ.get(CONTENT_STAMP, UNREAD) if request else UNREAD
+        if stamp is UNREAD:
+            stamp = read_content_stamp()
+        g.site = current_app.extensions["site_snapshot"].current(stamp)
     return g.site
 
 
@@ -120,6 +126,9 @@ class PageCache:
         self.max_bytes = max_bytes
         self.entries = OrderedDict()  # key -> (freshness, headers, body, etag, last_modified)
         self.size = 0
+
+    def __contains__(self, key):
+        return key in self.entries
 
     def get(self, key, freshness):
         entry = self.entries.get(key)
@@ -179,9 +188,16 @@ class PageCacheMiddleware:
         key = self.key(environ)
         if key is None:
             return self.wsgi_app(environ, start_response)
-        row = self.snapshot.cached_row()
-        if not database.is_closed():
-            database.close()  # opened to read the stamp (PostgreSQL): handed back at once
+        if key not in self.pages:
+            return self.render_and_keep(key, environ, start_response)
+        try:
+            stamp = environ[CONTENT_STAMP] = read_content_stamp()
+        except (OSError, DatabaseError):
+            return self.wsgi_app(environ, start_response)  # Flask's to report
+        finally:
+            if not database.is_closed():
+                database.close()  # opened to read the stamp (PostgreSQL): handed back at once
+        row = self.snapshot.cached_row(stamp)
         entry = row and self.pages.get(key, row.freshness_key)
         if entry:
             return self.serve(entry, environ, start_response)

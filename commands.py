@@ -63,10 +63,7 @@ def seed_demo_command(articles):
         return
     with click.progressbar(length=articles, label="Generating articles") as bar:
         summary = demo.load_demo(articles, progress=lambda done, total: bar.update(done - bar.pos))
-    # Fresh statistics let SQLite pick the right index; truncating the WAL gives back
-    # the disk space a large load used.
-    database.execute_sql("ANALYZE")
-    database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    database.optimize()  # fresh statistics, so the planner picks the right index
     click.echo("Loaded: " + ", ".join(f"{count} {name}" for name, count in summary.items()))
 
 
@@ -82,7 +79,12 @@ def reindex_command():
 def sqlite_path():
     url = current_app.config["DATABASE_URL"]
     if not url.startswith("sqlite"):
-        raise click.ClickException("backup and restore work on SQLite databases only.")
+        raise click.ClickException(
+            "backup and restore work on SQLite databases only. On PostgreSQL use its own "
+            "tools: pg_dump --format=custom --file=PATH DBNAME while the site runs, and "
+            "pg_restore --clean --if-exists --dbname=DBNAME PATH (see README.md), or move "
+            "the whole site with `flask --app app export PATH` and `import PATH`."
+        )
     return database.database
 
 

@@ -73,5 +73,7 @@ def migrate():
     with database.atomic():
         for version in steps:
             MIGRATIONS[version](migrator)
-        SchemaVersion.replace(id=1, version=LATEST).execute()
+        SchemaVersion.insert(id=1, version=LATEST).on_conflict(
+            conflict_target=[SchemaVersion.id], update={SchemaVersion.version: LATEST}
+        ).execute()
     return steps

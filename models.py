@@ -29,6 +29,7 @@ from peewee import (
 )
 from playhouse.sqlite_ext import FTS5Model, RowIDField, SearchField
 
+from databases import HIGHLIGHT, SearchTerm
 from sanitize import fold_yo, images_missing_alt, index_text
 
 database = DatabaseProxy()
@@ -37,24 +38,14 @@ SCHEMA_VERSION = 2  # the schema these models describe: bump with a step in migr
 
 SIDEBAR_SIZE = 8  # titles in each section's sidebar list, as on the seed page
 
-SQLITE_PRAGMAS = {
-    "journal_mode": "wal",
-    "synchronous": "normal",
-    "busy_timeout": 5000,
-    "foreign_keys": 1,
-    "cache_size": -16000,
-    "journal_size_limit": 64 * 1024 * 1024,  # a big import's WAL shrinks back afterwards
-}
-
 
 def write_transaction():
-    """A transaction that takes the write lock at once (SQLite's BEGIN IMMEDIATE).
+    """A transaction no other writer can interleave with, from its first read to its commit.
 
-    For every read-then-write: with a deferred transaction, two writers that both
-    read first can deadlock on the upgrade, and one fails with "database is locked"
-    instead of waiting its turn.
+    For every read-then-write (a version check, the last-admin check): see
+    databases.py for how SQLite and PostgreSQL each provide it.
     """
-    return database.atomic("IMMEDIATE")
+    return database.write_transaction()
 
 
 @cache
@@ -223,7 +214,7 @@ class Taxonomy(BaseModel):
 
     @classmethod
     def ordered(cls):
-        return cls.select().order_by(cls.position, cls.name)
+        return cls.select().order_by(cls.position, cls.name, cls.id)
 
     def rename(self, name, slug):
         """New name and slug; the old slug keeps redirecting to this one."""
@@ -798,6 +789,9 @@ class ArticleIndex(FTS5Model):
     Its rowid is the article's id. Searches join it to `Article.visible()`, so drafts,
     scheduled and trashed articles are indexed but never found by readers, and a
     scheduled article is found once its time comes without re-indexing.
+
+    On SQLite an FTS5 table; on PostgreSQL a table with a weighted tsvector. What
+    differs is in databases.py (`database.search_*`); what readers see is the same.
     """
 
     rowid = RowIDField()
@@ -811,9 +805,7 @@ class ArticleIndex(FTS5Model):
         # works without prefix indexes, which would triple build time and add 40% size.
         options = {"tokenize": "unicode61 remove_diacritics 2"}
 
-    # bm25 weights of title, lead, body: a word in the title counts most.
-    WEIGHTS = (10.0, 4.0, 1.0)
-    HIGHLIGHT = ("\x02", "\x03")  # markers in snippets; the indexed text has no control chars
+    HIGHLIGHT = HIGHLIGHT  # markers around matched words in snippets
 
     @staticmethod
     def text_of(article):
@@ -825,7 +817,8 @@ class ArticleIndex(FTS5Model):
 
     @classmethod
     def store(cls, article):
-        cls.insert(rowid=article.id, **cls.text_of(article)).on_conflict_replace().execute()
+        cls.delete().where(cls.rowid == article.id).execute()
+        database.search_insert(cls, [{"rowid": article.id, **cls.text_of(article)}])
 
     @classmethod
     def rebuild(cls, progress=None, batch=1000):
@@ -843,7 +836,7 @@ class ArticleIndex(FTS5Model):
                 )
                 if not rows:
                     break
-                cls.insert_many([{"rowid": a.id, **cls.text_of(a)} for a in rows]).execute()
+                database.search_insert(cls, [{"rowid": a.id, **cls.text_of(a)} for a in rows])
                 last_id, done = rows[-1].id, done + len(rows)
                 if progress:
                     progress(done, total)
@@ -854,12 +847,12 @@ class ArticleIndex(FTS5Model):
 
     @classmethod
     def parse(cls, text):
-        """(FTS5 expression, note) for what a reader typed, or (None, note).
+        """(search terms, note) for what a reader typed, or (None, note).
 
         Readers type words, "quoted phrases" and word* prefixes. Everything else —
         operators, parentheses, column filters, NEAR, control characters — is taken
-        as plain text: the expression is built only from quoted word tokens, so no
-        input can be FTS5 syntax.
+        as plain text: the terms hold only words, and each database builds its query
+        from quoted words alone, so no input can be query syntax.
         """
         text = fold_yo(text or "")
         note = None
@@ -871,60 +864,53 @@ class ArticleIndex(FTS5Model):
             if phrase:
                 words = re.findall(r"\w+", phrase)
                 if words:
-                    terms.append('"' + " ".join(words) + '"')
+                    terms.append(SearchTerm(words))
             elif word:
-                prefix = word.endswith("*")
-                terms.append(f'"{word.rstrip("*")}"' + ("*" if prefix else ""))
+                terms.append(SearchTerm([word.rstrip("*")], prefix=word.endswith("*")))
         if len(terms) > cls.MAX_TERMS:
             terms = terms[: cls.MAX_TERMS]
             note = f"Only the first {cls.MAX_TERMS} words were searched."
-        return (" ".join(terms) or None), note
+        return (tuple(terms) or None), note
 
-    # Unfiltered searches rank this many best bm25 matches, not every match: a word in
-    # most articles would otherwise cost a join and a sort over all of them.
+    # Unfiltered searches rank this many best matches, not every match: a word in most
+    # articles would otherwise cost a join and a sort over all of them.
     CANDIDATES = 1000
 
     @classmethod
-    def search(cls, match, page, per_page, *conditions):
-        """One page of visible articles matching the FTS5 expression `match`, best first.
+    def search(cls, terms, page, per_page, *conditions):
+        """One page of visible articles matching `terms` (from parse), best first.
 
-        Relevance is bm25 (title weighted above lead and body), nudged towards recent
-        articles: ten years of age cost as much as one point of bm25. Returns the page
-        and whether the candidates were capped (then the total is a lower bound).
+        Relevance is bm25 on SQLite, ts_rank on PostgreSQL (title weighted above lead
+        above body), nudged towards recent articles. Returns the page and whether the
+        candidates were capped (then the total is a lower bound).
         """
-        table = cls._meta.entity
-        relevance = fn.bm25(table, *cls.WEIGHTS)
-        ranked = cls.select(cls.rowid, relevance.alias("relevance")).where(cls.match(match))
+        matches = database.search_match(cls, terms)
+        relevance = database.search_relevance(cls, terms)
+        ranked = cls.select(cls.rowid, relevance.alias("relevance")).where(matches)
         # Cheap: walks the match list without ranking it.
         capped = not conditions and (
-            cls.select(cls.rowid).where(cls.match(match)).offset(cls.CANDIDATES).limit(1).exists()
+            cls.select(cls.rowid).where(matches).offset(cls.CANDIDATES).limit(1).exists()
         )
         if capped:
             ranked = ranked.order_by(relevance).limit(cls.CANDIDATES)
         best = ranked.alias("best")
-        age = (fn.julianday(utcnow()) - fn.julianday(Article.published_at)) / 3650.0
+        order = database.search_order(best.c.relevance, Article.published_at, utcnow())
         query = (
             Article.summaries(Article.visible_where(*conditions))
             .join_from(Article, best, on=(best.c.rowid == Article.id))
-            .order_by(best.c.relevance + age, Article.id.desc())
+            .order_by(order, Article.id.desc())
         )
         total = query.count()
         results = Pagination(query.paginate(page, per_page), total, page, per_page)
-        cls.attach_snippets(match, results.items)
+        cls.attach_snippets(terms, results.items)
         return results, capped
 
     @classmethod
-    def attach_snippets(cls, match, articles):
+    def attach_snippets(cls, terms, articles):
         """Set `snippet` on each article: its best passage, matched words marked."""
         if not articles:
             return
-        snippet = fn.snippet(cls._meta.entity, -1, *cls.HIGHLIGHT, "…", 24)
-        rows = (
-            cls.select(cls.rowid, snippet.alias("snippet"))
-            .where(cls.match(match) & cls.rowid.in_([a.id for a in articles]))
-            .tuples()
-        )
-        snippets = dict(rows)
+        snippets = database.search_snippets(cls, terms, [a.id for a in articles])
         for article in articles:
             article.snippet = snippets.get(article.id, "")
 

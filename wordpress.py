@@ -600,7 +600,7 @@ class Importer:
             self.zone = ZoneInfo("UTC")
         self.users = {}  # author login -> User (None in a dry run, for one not yet there)
         self.taxonomies = {
-            model: {row.name.casefold(): row for row in model.select()}
+            model: {row.name.casefold(): row for row in model.select().order_by(model.id)}
             for model in (Section, Rubric)
         }
         self.media = {}  # attachment id -> Media (or True in a dry run)

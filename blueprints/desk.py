@@ -41,8 +41,8 @@ from models import (
     Rubric,
     Section,
     User,
-    database,
     slugify,
+    write_transaction,
 )
 from sanitize import clean_html, plain_text
 
@@ -127,7 +127,7 @@ class ArticleForm(Form):
         super().__init__(*args, **kwargs)
         self.section.choices = [SelectChoice(s.id, s.name) for s in Section.ordered()]
         self.rubric.choices = [SelectChoice(r.id, r.name) for r in Rubric.ordered()]
-        staff = User.select().where(User.role != "reader").order_by(User.display_name)
+        staff = User.select().where(User.role != "reader").order_by(User.display_name, User.id)
         self.author.choices = [SelectChoice(u.id, u.display_name) for u in staff]
         self.section.validate_choice = self.rubric.validate_choice = False
         self.author.validate_choice = False
@@ -349,7 +349,7 @@ def save_article(article, changes, version, form):
     The alt text lives on the image (Media), so that it follows the image wherever it
     is used; it is saved in the same transaction as the article.
     """
-    with database.atomic("IMMEDIATE"):
+    with write_transaction():
         saved = article.save_changes(changes, version, current_user)
         if "lead_image" in changes and saved.lead_image_id and "lead_image_alt" in request.form:
             alt = form.value_of("lead_image_alt")
@@ -386,7 +386,7 @@ def dashboard():
         "section": section,
         "author": author,
         "sections": Section.ordered(),
-        "authors": User.select().where(User.role != "reader").order_by(User.display_name),
+        "authors": User.select().where(User.role != "reader").order_by(User.display_name, User.id),
         "states": Article.STATES,
     }
     if request.htmx and request.htmx.target == "desk-results":

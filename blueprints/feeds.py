@@ -125,7 +125,7 @@ def list_pages():
         (User, Article.author, "public.author"),
     ):
         latest = latest_by(field)
-        rows = model.select().where(model.id.in_(list(latest))) if latest else []
+        rows = model.select().where(model.id.in_(list(latest))).order_by(model.id) if latest else []
         pages += [(url_for(view, slug=row.slug, _external=True), latest[row.id]) for row in rows]
     return pages
 

@@ -593,7 +593,9 @@ def test_secure_cookies_follow_the_environment(tmp_path, monkeypatch):
     from app import create_app
 
     monkeypatch.setenv("SECURE_COOKIES", "1")
-    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'secure.db'}", "TESTING": True})
+    from conftest import database_url
+
+    app = create_app({"DATABASE_URL": database_url(tmp_path / "secure.db"), "TESTING": True})
     try:
         assert app.config["SESSION_COOKIE_SECURE"] is True
         assert app.config["REMEMBER_COOKIE_SECURE"] is True

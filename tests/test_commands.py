@@ -93,3 +93,17 @@ def test_seed_demo_rejects_a_bad_article_count(runner, bad):
     assert "--articles" in result.output, result.output
     assert counts() == (0, 0, 0, 0)
     assert SiteSettings.get_by_id(1).name == "Newsdesk"
+
+
+@pytest.mark.parametrize("command", ["backup", "restore"])
+def test_backup_and_restore_on_postgresql_point_to_its_own_tools(tmp_path, command):
+    from app import create_app
+
+    # Refused before any connection: no server needs to listen there.
+    app = create_app({"TESTING": True, "DATABASE_URL": "postgresql://newsdesk@127.0.0.1:1/x"})
+    path = tmp_path / "copy.db"
+    path.write_bytes(b"")
+    with app.app_context():  # as `flask` gives every command
+        result = app.test_cli_runner().invoke(args=[command, str(path)])
+    assert result.exit_code != 0
+    assert "pg_dump" in result.output and "pg_restore" in result.output

@@ -1,7 +1,7 @@
 """The demo content: the seed page reproduced exactly, plus generated articles.
 
-Self-contained: these tests point `models.database` at their own SQLite files and
-use no fixture from conftest.py.
+Self-contained: these tests point `models.database` at their own databases (SQLite
+files, or PostgreSQL databases: conftest.database_url) and use no fixture of conftest.py.
 """
 
 import datetime as dt
@@ -11,8 +11,9 @@ import re
 from pathlib import Path
 
 import pytest
-from playhouse.db_url import connect
+from conftest import database_url, empty_database, release_connections
 
+import databases
 import demo
 import models
 from models import Article, Rubric, Section, SiteSettings, User, slugify, utcnow
@@ -51,17 +52,25 @@ SEED_PAGE = Path(
 )
 
 
-def use_database(path):
-    models.database.initialize(connect(f"sqlite:///{path}", pragmas=models.SQLITE_PRAGMAS))
+def use_database(path, empty=False):
+    """Point the proxy at the database `path` names; `empty`: a new, empty one."""
+    release_connections()
+    url = database_url(path) if empty else databases_by_path[path]
+    models.database.initialize(databases.connect(url))
     models.database.connect(reuse_if_open=True)
+    if empty:
+        databases_by_path[path] = url
+        empty_database(url)
+
+
+databases_by_path = {}
 
 
 @pytest.fixture(scope="module")
 def demo_path(tmp_path_factory):
     """One demo database for the read-only tests of this module."""
     path = tmp_path_factory.mktemp("demo") / "demo.db"
-    use_database(path)
-    models.create_tables()
+    use_database(path, empty=True)
     summary = demo.load_demo(GENERATED)
     models.database.close()
     return path, summary
@@ -78,8 +87,7 @@ def demo_db(demo_path):
 
 @pytest.fixture
 def empty_db(tmp_path):
-    use_database(tmp_path / "empty.db")
-    models.create_tables()
+    use_database(tmp_path / "empty.db", empty=True)
     yield
     models.database.close()
 
@@ -275,12 +283,15 @@ def test_generated_bodies_use_some_markup(demo_db):
 
 
 def test_load_is_deterministic(demo_db, tmp_path):
-    first = [(a.title, a.lead, a.body, a.published_at) for a in Article.select()]
+    def articles():
+        query = Article.select().order_by(Article.id)
+        return [(a.title, a.lead, a.body, a.published_at) for a in query]
+
+    first = articles()
     models.database.close()
-    use_database(tmp_path / "again.db")
-    models.create_tables()
+    use_database(tmp_path / "again.db", empty=True)
     demo.load_demo(GENERATED)
-    assert [(a.title, a.lead, a.body, a.published_at) for a in Article.select()] == first
+    assert articles() == first
 
 
 def test_progress_is_reported_per_batch(empty_db):

@@ -14,12 +14,17 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import sqlite_only
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.append(str(ROOT / "bench"))
 
 import common  # noqa: E402  (bench/common.py)
 import mixed  # noqa: E402  (bench/mixed.py)
+
+# bench/mixed.py copies, reads and backs up SQLite files; PostgreSQL's own durability
+# (WAL, fsync) is the server's, and its backups are pg_dump's.
+pytestmark = sqlite_only("the durability runs serve, copy and back up SQLite files")
 
 LOAD_SECONDS = 3
 EDITORS = 2

@@ -11,6 +11,8 @@ import demo
 import models
 from models import Article, User
 
+pytestmark = pytest.mark.page_quality  # markup, the same on either database
+
 PAGES = (
     "main",
     "section",
@@ -48,12 +50,11 @@ def page_urls():
 @pytest.fixture(scope="module")
 def errors(tmp_path_factory, vnu):
     """{page name: the checker's errors}, for the demo site with 30 generated articles."""
-    from app import create_app
+    from conftest import make_app
 
-    path = tmp_path_factory.mktemp("validity") / "demo.db"
-    app = create_app({"DATABASE_URL": f"sqlite:///{path}", "TESTING": True, "SECRET_KEY": "t"})
+    path = tmp_path_factory.mktemp("validity") / "validity.db"
+    app = make_app(path, TESTING=True, SECRET_KEY="t")
     with app.app_context():
-        models.create_tables()
         demo.load_demo(30)
         urls = page_urls()
     client = app.test_client()

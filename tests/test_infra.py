@@ -2,6 +2,8 @@
 
 from urllib.parse import quote
 
+import pytest
+
 from models import Article, Section
 
 VALID = """<!doctype html>
@@ -19,6 +21,7 @@ def data_url(html):
     return "data:text/html;charset=utf-8," + quote(html)
 
 
+@pytest.mark.page_quality
 def test_vnu_passes_valid_html_and_flags_invalid(vnu):
     valid, invalid = vnu([VALID, INVALID])
     assert valid == []  # hx-* attributes are tolerated
@@ -27,6 +30,7 @@ def test_vnu_passes_valid_html_and_flags_invalid(vnu):
     assert not any("hx-get" in error for error in invalid)
 
 
+@pytest.mark.page_quality
 def test_vnu_keeps_names(vnu):
     assert vnu({"/ok": VALID})["/ok"] == []
 

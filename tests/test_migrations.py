@@ -4,6 +4,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from conftest import database_url, sqlite_only
 from peewee import IntegerField
 from playhouse.migrate import migrate as run_operations
 
@@ -14,30 +15,34 @@ from app import create_app
 SCHEMA_V1 = Path(__file__).parent / "data" / "schema-v1.sql"
 
 
-def schema_of(path):
-    """{table: sorted columns with types}, plus index definitions, of a SQLite file."""
-    connection = sqlite3.connect(path)
-    try:
-        tables = {}
-        for (name,) in connection.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-            " AND name NOT LIKE 'articleindex_%'"
-        ):
-            columns = connection.execute(f'PRAGMA table_info("{name}")').fetchall()
-            tables[name] = sorted((column[1], column[2].upper(), column[3]) for column in columns)
-        indexes = sorted(
-            row[0]
-            for row in connection.execute(
-                "SELECT sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
-            )
-        )
-        return tables, indexes
-    finally:
-        connection.close()
+def schema_of(app):
+    """{table: sorted (column, type, nullable)}, plus index definitions, of the app's database."""
+    with app.app_context():
+        database = models.database
+        names = [t for t in database.get_tables() if not t.startswith("articleindex_")]
+        tables = {
+            name: sorted((c.name, c.data_type.upper(), c.null) for c in database.get_columns(name))
+            for name in names
+        }
+        indexes = sorted(index.sql for name in names for index in database.get_indexes(name))
+        database.close()
+    return tables, indexes
 
 
 def app_on(path):
-    return create_app({"DATABASE_URL": f"sqlite:///{path}", "TESTING": True})
+    """An app on the database `path` names: new at the first call, the same one after."""
+    urls = app_on.urls
+    url = urls[path] = urls.get(path) or database_url(path)
+    return create_app({"DATABASE_URL": url, "TESTING": True})
+
+
+app_on.urls = {}
+
+
+def set_schema_version(app, version):
+    with app.app_context():
+        models.SchemaVersion.update(version=version).execute()
+        models.database.close()
 
 
 def run(app, *args):
@@ -54,6 +59,7 @@ def test_a_new_database_is_stamped_with_the_latest_version(tmp_path):
     assert "up to date" in run(app, "migrate").output
 
 
+@sqlite_only("there is no schema-1 PostgreSQL database: PostgreSQL support began at 2")
 def test_upgrade_from_the_first_released_schema(tmp_path):
     old = tmp_path / "v1.db"
     connection = sqlite3.connect(old)
@@ -79,7 +85,7 @@ def test_upgrade_from_the_first_released_schema(tmp_path):
     upgrade = create_app_in_cli(old)  # outside a command the app refuses the old schema
     result = run(upgrade, "migrate")
     assert result.exit_code == 0, result.output
-    assert schema_of(old) == schema_of(tmp_path / "fresh.db")
+    assert schema_of(upgrade) == schema_of(app)
     with upgrade.app_context():
         assert migrations.current_version() == migrations.LATEST
         models.ArticleIndex.rebuild()
@@ -91,10 +97,7 @@ def test_upgrade_from_the_first_released_schema(tmp_path):
 def test_a_newer_schema_is_refused(tmp_path):
     path = tmp_path / "future.db"
     assert run(app_on(path), "init-db").exit_code == 0
-    connection = sqlite3.connect(path)
-    connection.execute("UPDATE schemaversion SET version = ?", (migrations.LATEST + 1,))
-    connection.commit()
-    connection.close()
+    set_schema_version(create_app_in_cli(path), migrations.LATEST + 1)
     with pytest.raises(RuntimeError, match="newer than this Newsdesk knows"):
         app_on(path)
     result = run(create_app_in_cli(path), "init-db")
@@ -131,14 +134,14 @@ def test_an_older_schema_is_refused_until_migrated(tmp_path, version_two):
     result = run(create_app_in_cli(path), "migrate")
     assert result.exit_code == 0, result.output
     assert f"version {version_two}" in result.output
-    assert ("colour", "INTEGER", 0) in schema_of(path)[0]["section"]
+    assert ("colour", "INTEGER", True) in schema_of(create_app_in_cli(path))[0]["section"]
     app_on(path)  # starts now
 
 
 def test_a_failing_step_changes_nothing(tmp_path, monkeypatch):
     path = tmp_path / "atomic.db"
     assert run(app_on(path), "init-db").exit_code == 0
-    before = schema_of(path)
+    before = schema_of(app_on(path))
 
     def half_done(migrator):
         run_operations(migrator.add_column("section", "colour", IntegerField(null=True)))
@@ -146,13 +149,10 @@ def test_a_failing_step_changes_nothing(tmp_path, monkeypatch):
 
     monkeypatch.setitem(migrations.MIGRATIONS, 2, half_done)
     monkeypatch.setattr(migrations, "LATEST", 2)
-    connection = sqlite3.connect(path)
-    connection.execute("UPDATE schemaversion SET version = 1")
-    connection.commit()
-    connection.close()
+    set_schema_version(app_on(path), 1)
     app = create_app_in_cli(path)
     with app.app_context(), pytest.raises(RuntimeError, match="disk full"):
         migrations.migrate()
-    assert schema_of(path) == before
+    assert schema_of(app) == before
     with app.app_context():
         assert migrations.current_version() == 1

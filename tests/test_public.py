@@ -979,11 +979,15 @@ def test_healthz_reports_ok(client):
     assert response.get_json()["status"] == "ok"
 
 
-def test_healthz_is_503_when_the_database_is_unreachable(tmp_path):
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_healthz_is_503_when_the_database_is_unreachable(tmp_path, kind):
     from app import create_app
 
-    unreachable = tmp_path / "no-such-directory" / "newsdesk.db"
-    app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{unreachable}"})
+    unreachable = {
+        "sqlite": f"sqlite:///{tmp_path / 'no-such-directory' / 'newsdesk.db'}",
+        "postgresql": "postgresql://newsdesk@127.0.0.1:1/newsdesk",  # nothing listens there
+    }[kind]
+    app = create_app({"TESTING": True, "DATABASE_URL": unreachable})
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
     assert response.is_json

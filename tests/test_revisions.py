@@ -4,6 +4,7 @@ revision can be restored (as a new revision: nothing is ever lost)."""
 import datetime as dt
 import html
 import re
+import threading
 from urllib.parse import urlsplit
 
 import pytest
@@ -20,7 +21,7 @@ from desk_helpers import (
 
 import demo
 import models
-from models import Article, Revision, Rubric, Section, User
+from models import Article, EditConflict, Revision, Rubric, Section, User
 
 SNAPSHOT = {
     "title": "title",
@@ -131,6 +132,47 @@ def test_refused_saves_add_no_revision(editor, newsroom):
     save(editor, article, "title", "")  # 422
     save(editor, article, "title", "Stale", version=0)  # 409
     assert revision_count(article) == 1
+
+
+def test_two_saves_at_once_one_wins_and_the_other_is_a_conflict(app, newsroom, monkeypatch):
+    """The version check and the write are one step, on either database: a save that
+    starts while another is between them waits for it, then sees its version."""
+    article = newsroom.article("published")
+    first_checked, let_first_finish = threading.Event(), threading.Event()
+    keep_baseline = Revision.keep_baseline.__func__
+
+    def slow_keep_baseline(cls, current):  # runs just after the version check
+        if threading.current_thread().name == "first":
+            first_checked.set()
+            assert let_first_finish.wait(10)
+        keep_baseline(cls, current)
+
+    monkeypatch.setattr(Revision, "keep_baseline", classmethod(slow_keep_baseline))
+    outcomes = {}
+
+    def save_title(title, editor):
+        try:
+            with app.app_context():
+                outcomes[title] = article.save_changes({"title": title}, 1, editor).version
+        except EditConflict as conflict:
+            outcomes[title] = conflict.current.version
+        finally:
+            models.database.close()
+
+    first = threading.Thread(target=save_title, args=("First", newsroom.editor), name="first")
+    second = threading.Thread(target=save_title, args=("Second", newsroom.editor2))
+    first.start()
+    assert first_checked.wait(10)
+    second.start()
+    second.join(0.5)
+    assert second.is_alive()  # waiting for the first save, not checking the old version
+    let_first_finish.set()
+    first.join(10)
+    second.join(10)
+    assert outcomes == {"First": 2, "Second": 2}  # the second was told of version 2
+    assert fresh(article).title == "First"
+    versions = Revision.select(Revision.version).where(Revision.article == article)
+    assert [r.version for r in versions.order_by(Revision.version)] == [1, 2]
 
 
 # --- History and differences ---------------------------------------------------------------------

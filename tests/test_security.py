@@ -739,3 +739,15 @@ def test_an_anonymous_page_with_a_message_is_not_shared(app, content):
     assert "Just for you" in text(response)
     assert "ETag" not in response.headers
     assert not response.cache_control.public
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/search?q=alpha&section=%00", "/search?q=%00alpha", "/section/a%00b", "/authors/%00"],
+)
+def test_a_nul_character_in_a_request_is_never_a_500(client, make_article, url):
+    # PostgreSQL text cannot hold NUL (databases.Postgres.execute_sql); SQLite can.
+    make_article(title="Alpha")
+    assert client.get(url).status_code in (200, 404)
+    login = client.post("/auth/login", data={"email": "a\x00@example.org", "password": "x"})
+    assert login.status_code == 401

@@ -23,6 +23,8 @@ CHROME_FLAGS = (
     "--headless --no-sandbox --disable-gpu --disable-background-networking"
     " --disable-component-update --disable-sync --no-first-run"
 )
+pytestmark = pytest.mark.page_quality  # markup, the same on either database
+
 RUN_TIMEOUT = 180  # seconds; a run takes 11-13 s here
 
 
