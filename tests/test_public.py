@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 
 import demo
+import models
 from factories import make_rubric, make_section, make_user
 from models import Article, SiteSettings, utcnow
 
@@ -997,3 +998,20 @@ def test_favicon(client):
     response = fetch(client, "/favicon.ico")
     assert response.data
     response.close()
+
+
+def test_prepared_queries_agree_with_peewee_building_them_each_time(make_article, app):
+    """The main page's list and the article page's article: SQL built once, run again."""
+    shown = make_article(title="Shown")
+    make_article(title="Later", published_at=utcnow() + dt.timedelta(hours=1))
+    trashed = make_article(title="Trashed")
+    Article.update(deleted_at=utcnow()).where(Article.id == trashed.id).execute()
+    for _ in range(2):  # the first call builds the SQL, the second reuses it
+        assert [a.title for a in Article.lead_stories()] == ["Shown"]
+        assert Article.get_visible(shown.id).body == shown.body
+        assert Article.get_visible(trashed.id) is None
+    kind = type(models.database.obj)
+    assert models.LEAD_STORIES.prepared[kind] and models.VISIBLE_ARTICLE.prepared[kind]
+    later = utcnow() + dt.timedelta(hours=2)
+    assert [a.title for a in models.LEAD_STORIES(later, 10)] == ["Later", "Shown"]
+    assert [a.title for a in models.LEAD_STORIES(later, 1)] == ["Later"]
