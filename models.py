@@ -616,15 +616,28 @@ class Article(BaseModel):
             self.check_alt_text()
         return self.save_changes(changes, base_version, editor, action=name.replace("_", " "))
 
+    @property
+    def is_live(self):
+        """Published or scheduled: what is saved reaches readers without another step."""
+        return self.state in ("published", "scheduled")
+
+    @staticmethod
+    def missing_alt_text(body, then):
+        """What to tell the editor while images of `body` have no alt text, or None."""
+        missing = images_missing_alt(body)
+        if not missing:
+            return None
+        images = "An image" if missing == 1 else f"{missing} images"
+        return (
+            f"{images} in the text {'has' if missing == 1 else 'have'} no alt text. "
+            f"Describe each image for readers who cannot see it, then {then}."
+        )
+
     def check_alt_text(self):
         """Refuse (ValueError) while an image of the text or the lead image has no alt text."""
-        missing = images_missing_alt(self.body)
-        if missing:
-            images = "An image" if missing == 1 else f"{missing} images"
-            raise ValueError(
-                f"{images} in the text {'has' if missing == 1 else 'have'} no alt text. "
-                "Describe each image for readers who cannot see it, then publish."
-            )
+        problem = self.missing_alt_text(self.body, then="publish")
+        if problem:
+            raise ValueError(problem)
         if self.lead_image_id and not Media.get_by_id(self.lead_image_id).has_alt:
             raise ValueError(
                 "The lead image has no alt text. Describe it for readers who cannot see it, "

@@ -151,6 +151,15 @@ class ArticleForm(Form):
         if not User.get_or_none((User.id == field.data) & (User.role != "reader")):
             raise ValidationError("Choose one of the listed authors.")
 
+    live = False  # set for a published or scheduled article: see validate_body
+
+    def validate_body(self, field):
+        # A live article's text reaches readers as it is saved: publishing checked its
+        # images' descriptions, and so must every later save.
+        problem = self.live and Article.missing_alt_text(clean_html(field.data), then="save")
+        if problem:
+            raise ValidationError(problem)
+
     def validate_lead_image(self, field):
         if field.data is not None and not Media.get_or_none(Media.id == field.data):
             raise ValidationError("Choose one of the uploaded images, or none.")
@@ -444,6 +453,7 @@ def save_field(article_id, name):
     article = article_for(article_id, name)
     version = base_version()
     form = ArticleForm(formdata=request.form, data=article_form_data(article))
+    form.live = article.is_live
     names = [name, "lead_image_alt"] if name == "lead_image" else [name]
     valid = [form[n].validate(form, extra_validators=form_validators(form, n)) for n in names]
     if not all(valid):
@@ -472,6 +482,7 @@ def edit_article(article_id):
         return render_template("desk/edit.html", article=article, form=form, fields=fields)
     version = base_version()
     form = ArticleForm(formdata=request.form, data=article_form_data(article))
+    form.live = article.is_live
     # Every field is checked, so that all errors show at once.
     checked = [*fields, "lead_image_alt"] if "lead_image" in fields else fields
     results = [

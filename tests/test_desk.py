@@ -599,6 +599,53 @@ HOSTILE_BODY = (
 )
 
 
+IMAGE_WITHOUT_ALT = '<p>A chart: <img src="/media/chart.png"></p>'
+
+
+def post_body(client, newsroom, article, body, via):
+    if via == "field":
+        return client.post(
+            f"/desk/articles/{article.id}/fields/body",
+            data={"body": body, "version": str(article.version)},
+            headers=HX,
+        )
+    data = {
+        "title": article.title,
+        "lead": article.lead,
+        "body": body,
+        "section": newsroom.news.id,
+        "rubric": newsroom.security.id,
+        "author": newsroom.author.id,
+        "published_at": "",
+        "version": str(article.version),
+    }
+    return client.post(f"/desk/articles/{article.id}/edit", data=data)
+
+
+@pytest.mark.parametrize("state", ["published", "scheduled"])
+@pytest.mark.parametrize("via", ["field", "edit-page"])
+def test_a_live_article_gains_no_image_without_alt_text(client, newsroom, state, via):
+    """Publishing checks every image's description; a later save may not undo that."""
+    article = newsroom.article(state)
+    before = fresh(article)
+    log_in(client, newsroom.editor)
+    response = post_body(client, newsroom, article, IMAGE_WITHOUT_ALT, via)
+    assert response.status_code == 422
+    assert "An image in the text has no alt text" in text_of(response)
+    after = fresh(article)
+    assert (after.body, after.version) == (before.body, before.version)
+    described = IMAGE_WITHOUT_ALT.replace("<img ", '<img alt="Sales by month" ')
+    assert post_body(client, newsroom, article, described, via).status_code in (200, 302)
+    assert "Sales by month" in fresh(article).body
+
+
+def test_a_draft_may_hold_an_image_without_alt_text_until_it_is_published(client, newsroom):
+    article = newsroom.article("draft")
+    log_in(client, newsroom.editor)
+    assert post_body(client, newsroom, article, IMAGE_WITHOUT_ALT, "field").status_code == 200
+    assert "chart.png" in fresh(article).body
+
+
 @pytest.mark.parametrize("via", ["field", "edit-page"])
 def test_body_is_sanitized_on_save(client, newsroom, via):
     article = newsroom.article("published")
