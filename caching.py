@@ -105,7 +105,7 @@ def named(articles):
     return per_version("directory", Directory).attach(articles)
 
 
-def unchanged(environ, etag, last_modified):
+def unchanged(environ, etag, modified):
     """Whether the reader's copy (If-None-Match, else If-Modified-Since) is current.
 
     ETags compare weakly (RFC 9110): proxies that gzip, like nginx, weaken them.
@@ -113,7 +113,7 @@ def unchanged(environ, etag, last_modified):
     if "HTTP_IF_NONE_MATCH" in environ:
         return parse_etags(environ["HTTP_IF_NONE_MATCH"]).contains_weak(etag)
     since = parse_date(environ.get("HTTP_IF_MODIFIED_SINCE"))
-    return since is not None and last_modified <= since
+    return since is not None and modified <= since
 
 
 class PageCache:
