@@ -164,6 +164,18 @@ class ArticleForm(Form):
         if field.data is not None and not Media.get_or_none(Media.id == field.data):
             raise ValidationError("Choose one of the uploaded images, or none.")
 
+    def validate_lead_image_alt(self, field):
+        image = self.live and Media.get_or_none(Media.id == self.lead_image.data)
+        if not image:
+            return
+        # The alt text sent with the image replaces the image's own (desk.save_article).
+        alt = self.value_of("lead_image_alt") if field.raw_data else image.alt.strip()
+        if not alt:
+            raise ValidationError(
+                "The lead image has no alt text. Describe it for readers who cannot see it, "
+                "then save."
+            )
+
     def validate_published_at(self, field):
         raw = (field.data or "").strip()
         if not raw:

@@ -762,3 +762,21 @@ def test_the_upload_answer_is_json_with_what_the_editor_needs(app, editor):
     answer = json.loads(response.data)
     assert set(answer) == {"id", "url", "width", "height", "alt", "srcset"}
     assert answer["alt"] == "Two words"
+
+
+@pytest.mark.parametrize("state", ["published", "scheduled"])
+def test_a_live_article_gets_no_lead_image_without_alt_text(app, editor, room, state):
+    item = uploaded(editor, png_bytes(), alt="")
+    article = room.article(state, author=room.editor)
+    chosen = {"lead_image": str(item.id)}
+    response = save_field(editor, article, "lead_image", **chosen, lead_image_alt=" ")
+    assert response.status_code == 422
+    assert "The lead image has no alt text" in text_of(response)
+    assert fresh(article).lead_image_id is None
+    response = save_field(editor, article, "lead_image", **chosen, lead_image_alt="A calm sea")
+    assert response.status_code == 200
+    assert (fresh(article).lead_image_id, Media.get_by_id(item.id).alt) == (item.id, "A calm sea")
+    # Clearing the description of the live article's lead image is refused too.
+    response = save_field(editor, article, "lead_image", **chosen, lead_image_alt="")
+    assert response.status_code == 422
+    assert Media.get_by_id(item.id).alt == "A calm sea"
