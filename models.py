@@ -308,9 +308,7 @@ class SiteSettings(BaseModel):
         now = utcnow()
         latest = Article.visible(now).select(fn.MAX(Article.published_at))
         upcoming = Article.select(fn.MIN(Article.published_at)).where(
-            (Article.status == Article.PUBLISHED)
-            & Article.deleted_at.is_null()
-            & (Article.published_at > now)
+            Article.published() & (Article.published_at > now)
         )
         row = (
             cls.select(cls, latest.alias("latest_published"), upcoming.alias("next_scheduled"))
@@ -447,11 +445,12 @@ class Article(BaseModel):
 
         Every public list, feed, sitemap and article URL starts from this query.
         """
-        return cls.select().where(
-            (cls.status == cls.PUBLISHED)
-            & cls.deleted_at.is_null()
-            & (cls.published_at <= (now or utcnow()))
-        )
+        return cls.select().where(cls.published() & (cls.published_at <= (now or utcnow())))
+
+    @classmethod
+    def published(cls):
+        """The condition of published articles, out of the trash: visible, or scheduled."""
+        return (cls.status == cls.PUBLISHED) & cls.deleted_at.is_null()
 
     @classmethod
     def visible_where(cls, *conditions, now=None):
@@ -659,7 +658,7 @@ class Article(BaseModel):
         """Articles for the newsroom dashboard, filtered by state, section and author."""
         query = cls.select()
         now = utcnow()
-        published = (cls.status == cls.PUBLISHED) & cls.deleted_at.is_null()
+        published = cls.published()
         state_filters = {
             "draft": (cls.status == cls.DRAFT) & cls.deleted_at.is_null(),
             "submitted": (cls.status == cls.SUBMITTED) & cls.deleted_at.is_null(),
@@ -1031,12 +1030,11 @@ class Directory:
         if missing:
             authors.update((user.id, user) for user in User.select().where(User.id.in_(missing)))
         image_ids = {article.lead_image_id for article in articles} - {None}
-        images = {"lead_image": {}}
-        if image_ids:
-            images["lead_image"] = {m.id: m for m in Media.select().where(Media.id.in_(image_ids))}
+        images = Media.select().where(Media.id.in_(image_ids)) if image_ids else []
+        rows = {**self.rows, "lead_image": {image.id: image for image in images}}
         for article in articles:
-            for name, rows in (*self.rows.items(), *images.items()):
-                row = rows.get(getattr(article, f"{name}_id"))
+            for name, by_id in rows.items():
+                row = by_id.get(getattr(article, f"{name}_id"))
                 if row is not None:  # else Peewee fetches it when it is read
                     setattr(article, name, row)
         return articles
