@@ -54,3 +54,16 @@ def make_article(**fields):
     # Public pages are cached by the content version: readers must see the new row.
     SiteSettings.bump_content_version()
     return article
+
+
+def make_draft(author, **fields):
+    """A draft by `author` in the site's first section and rubric, wherever they came from
+    (the live server's demo content, say)."""
+    return make_article(
+        status=Article.DRAFT,
+        published_at=None,
+        section=Section.ordered().first(),
+        rubric=Rubric.ordered().first(),
+        author=author,
+        **fields,
+    )

@@ -123,15 +123,11 @@ def staff_page(page, live_server, admin, made):
 def draft(live_server, admin, made):
     """A draft by the admin with two recorded versions, so its history shows a diff."""
     if "draft" not in made:
-        article = factories.make_article(
+        article = factories.make_draft(
+            admin,
             title="A draft for the accessibility check",
             lead="The lead as first written.",
             body="<p>The body as first written.</p><h2>A subheading</h2><p>More.</p>",
-            status=Article.DRAFT,
-            published_at=None,
-            section=Section.ordered().first(),
-            rubric=Rubric.ordered().first(),
-            author=admin,
         )
         Revision.record(article, admin, "created")
         Article.update(lead="The lead as rewritten.", version=Article.version + 1).where(

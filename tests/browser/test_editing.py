@@ -13,7 +13,7 @@ from desk_helpers import PASSWORD, make_login
 from playwright.sync_api import expect
 
 import factories
-from models import Article, Rubric, Section
+from models import Article
 
 _serial = itertools.count(1)
 
@@ -48,15 +48,11 @@ def editor_account(live_server):
 def story(live_server, editor_account):
     """A fresh draft by the editor, in the demo's first section and rubric."""
     n = next(_serial)
-    return factories.make_article(
+    return factories.make_draft(
+        editor_account,
         title=f"Draft for the browser {n}",
         lead="The lead as it was.",
         body="<p>The body as it was.</p>",
-        status=Article.DRAFT,
-        published_at=None,
-        section=Section.ordered().first(),
-        rubric=Rubric.ordered().first(),
-        author=editor_account,
     )
 
 

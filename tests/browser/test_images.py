@@ -14,7 +14,7 @@ from PIL import Image
 from playwright.sync_api import expect
 
 import factories
-from models import Article, Media, Rubric, Section
+from models import Article, Media
 
 _serial = itertools.count(1)
 
@@ -55,15 +55,11 @@ def editor_account(live_server):
 @pytest.fixture
 def story(live_server, editor_account):
     n = next(_serial)
-    return factories.make_article(
+    return factories.make_draft(
+        editor_account,
         title=f"Draft with pictures {n}",
         lead="A lead.",
         body="<p>The body as it was.</p>",
-        status=Article.DRAFT,
-        published_at=None,
-        section=Section.ordered().first(),
-        rubric=Rubric.ordered().first(),
-        author=editor_account,
     )
 
 
