@@ -1,12 +1,14 @@
 """Newsdesk's application factory: configuration, database, blueprints, CLI."""
 
 import os
+from urllib.parse import urlsplit
 
 import click
 from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from htmx_flask import Htmx
 from peewee import DatabaseError
+from werkzeug.exceptions import SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
@@ -38,8 +40,61 @@ class IdConverter(IntegerConverter):
         super().__init__(url_map, min=1, max=2**31 - 1)
 
 
+def env_list(name):
+    """A comma-separated environment variable as a list, or None when it is unset."""
+    value = os.environ.get(name)
+    return None if value is None else [item.strip() for item in value.split(",") if item.strip()]
+
+
+class Newsdesk(Flask):
+    """Flask, with every absolute URL built from SITE_URL when it is set.
+
+    Flask would take an absolute URL's host from the request's Host header, which the
+    client chooses (a reset link mailed to evil.example), and its scheme from the request,
+    which says http behind a proxy that ends TLS: with SITE_URL, both come from it.
+    """
+
+    def create_url_adapter(self, request):
+        try:
+            adapter = super().create_url_adapter(request)
+        except SecurityError as refused:
+            # A host the site does not serve: 400 at dispatch, with an adapter bound to the
+            # site's own name meanwhile, so that the error page can build its links.
+            request.routing_exception = refused
+            request.trusted_hosts = None
+            request.host = self.config["TRUSTED_HOSTS"][0]
+            adapter = self.url_map.bind_to_environ(
+                request.environ, server_name=request.host, subdomain=""
+            )
+        if adapter is not None and self.config["SITE_URL"]:
+            site = urlsplit(self.config["SITE_URL"])
+            adapter.url_scheme, adapter.server_name = site.scheme, site.netloc
+        return adapter
+
+
+def configure_site_url(app):
+    """Check SITE_URL, and refuse requests for any other host (400) unless TRUSTED_HOSTS
+    lists more."""
+    site_url = app.config["SITE_URL"]
+    if not site_url:
+        if app.config["MAIL_SERVER"]:
+            raise RuntimeError(
+                "SITE_URL must be set when MAIL_SERVER is: links in mail are built from it, "
+                "never from the host a request names"
+            )
+        return
+    parts = urlsplit(site_url)
+    just_an_origin = not (parts.path.strip("/") or parts.query or parts.fragment)
+    if parts.scheme not in ("http", "https") or not parts.hostname or not just_an_origin:
+        raise RuntimeError(f"SITE_URL must be like https://news.example.org, not {site_url!r}")
+    app.config["SITE_URL"] = f"{parts.scheme}://{parts.netloc}"
+    if app.config["TRUSTED_HOSTS"] is None:
+        # Loopback too, so the host's own monitor can ask gunicorn for /healthz.
+        app.config["TRUSTED_HOSTS"] = [parts.hostname, "localhost", "127.0.0.1"]
+
+
 def create_app(test_config=None):
-    app = Flask(__name__, instance_relative_config=True)
+    app = Newsdesk(__name__, instance_relative_config=True)
     os.makedirs(app.instance_path, exist_ok=True)
     secure_cookies = env_flag("SECURE_COOKIES")  # on when the site is served over HTTPS
     app.config.from_mapping(
@@ -64,9 +119,13 @@ def create_app(test_config=None):
         MAIL_USERNAME=os.environ.get("MAIL_USERNAME"),
         MAIL_PASSWORD=os.environ.get("MAIL_PASSWORD"),
         MAIL_FROM=os.environ.get("MAIL_FROM", "newsdesk@localhost"),
+        # The site's public address; hosts other than these get 400 (Flask's TRUSTED_HOSTS).
+        SITE_URL=os.environ.get("SITE_URL") or None,
+        TRUSTED_HOSTS=env_list("TRUSTED_HOSTS"),
     )
     if test_config is not None:
         app.config.update(test_config)
+    configure_site_url(app)
 
     app.url_map.converters["id"] = IdConverter
     app.jinja_env.trim_blocks = app.jinja_env.lstrip_blocks = True
@@ -172,6 +231,11 @@ def init_responses(app):
             "The security token of this form is missing or wrong, so nothing was changed. "
             "Go back, reload the page and try again.",
         )
+
+    @app.errorhandler(400)
+    def bad_request(error):
+        # Also a request for a host the site does not serve (TRUSTED_HOSTS).
+        return error_page(400, "Bad request", error.description)
 
     @app.errorhandler(403)
     def forbidden(error):

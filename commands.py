@@ -198,7 +198,7 @@ def reset_password_command(email):
     user = User.by_email(email)
     if user is None or not user.active:
         raise click.ClickException(f"No active account for {email}.")
-    base = os.environ.get("SITE_URL", "http://127.0.0.1:5000")
+    base = current_app.config["SITE_URL"] or "http://127.0.0.1:5000"
     with current_app.test_request_context(base_url=base):
         click.echo(reset_link(user))
 

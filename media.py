@@ -31,7 +31,7 @@ import re
 import tempfile
 import warnings
 
-from flask import abort, current_app, request, send_from_directory
+from flask import abort, current_app, send_from_directory, url_for
 from PIL import Image, ImageCms, ImageOps
 
 from models import Media, database
@@ -338,7 +338,7 @@ def serve(filename):
 
 def absolute_url(path):
     """An absolute URL for a path of this site (/media/…), for feeds and sharing cards."""
-    return request.host_url.rstrip("/") + path
+    return url_for("public.index", _external=True).rstrip("/") + path
 
 
 def share_url(media, max_width=1600):

@@ -219,7 +219,9 @@ def set_password(user, password):
 
 
 def mail_configured():
-    return bool(current_app.config.get("MAIL_SERVER"))
+    # Links in mail come from SITE_URL, never from the request's Host (create_app checks it).
+    config = current_app.config
+    return bool(config.get("MAIL_SERVER") and config.get("SITE_URL"))
 
 
 def send_reset_email(user, link):

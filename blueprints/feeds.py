@@ -75,7 +75,7 @@ def modified_at(article):
 @bp.app_template_filter("tag_uri")
 def tag_uri(article):
     """A permanent Atom id (RFC 4151): unlike the URL, it survives a new title and slug."""
-    host = urlsplit(request.host_url).hostname
+    host = urlsplit(url_for("public.index", _external=True)).hostname
     return f"tag:{host},{article.created_at:%Y-%m-%d}:articles/{article.id}"
 
 

@@ -1124,7 +1124,11 @@ def mail(app, monkeypatch):
     FakeSMTP.sent = []
     FakeSMTP.fail = False
     monkeypatch.setattr(smtplib, "SMTP", FakeSMTP)
-    app.config.update(MAIL_SERVER="smtp.example.org", MAIL_FROM="desk@example.org")
+    app.config.update(
+        MAIL_SERVER="smtp.example.org",
+        MAIL_FROM="desk@example.org",
+        SITE_URL="https://news.example.org",
+    )
     return FakeSMTP
 
 
