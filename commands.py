@@ -14,7 +14,15 @@ import migrations
 import wordpress
 from blueprints.auth import reset_link
 from forms import EMAIL_PATTERN
-from models import Article, ArticleIndex, User, create_tables, database, write_content_stamp
+from models import (
+    Article,
+    ArticleIndex,
+    User,
+    UserSession,
+    create_tables,
+    database,
+    write_content_stamp,
+)
 from passwords import hash_password, password_problem
 
 DEMO_STAFF = (
@@ -169,6 +177,7 @@ def save_user(email, role, password, name=None):
     user.password_hash = hash_password(password)
     user.rotate_login_token()
     user.save()
+    UserSession.end_all(user)  # a new password ends every login of the account
     return user
 
 

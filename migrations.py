@@ -14,7 +14,7 @@ schema (tests/data/schema-v1.sql) and compares the result with a fresh one.
 from peewee import PostgresqlDatabase
 from playhouse.migrate import PostgresqlMigrator, SqliteMigrator
 
-from models import SCHEMA_VERSION, LegacyPost, SchemaVersion, database
+from models import SCHEMA_VERSION, LegacyPost, SchemaVersion, UserSession, database
 
 
 def add_legacy_posts(migrator):
@@ -22,8 +22,14 @@ def add_legacy_posts(migrator):
     database.create_tables([LegacyPost], safe=True)
 
 
+def add_user_sessions(migrator):
+    """Version 3: logins the server can end (models.UserSession). Cookies made before it
+    named the account's login token, which no session row has: everyone logs in again."""
+    database.create_tables([UserSession], safe=True)
+
+
 # version -> step that upgrades a database from version - 1 to it.
-MIGRATIONS = {2: add_legacy_posts}
+MIGRATIONS = {2: add_legacy_posts, 3: add_user_sessions}
 
 LATEST = max(MIGRATIONS, default=1)
 assert LATEST == SCHEMA_VERSION, "add a migration step for every SCHEMA_VERSION"

@@ -34,7 +34,7 @@ from sanitize import fold_yo, images_missing_alt, index_text
 
 database = DatabaseProxy()
 
-SCHEMA_VERSION = 2  # the schema these models describe: bump with a step in migrations.py
+SCHEMA_VERSION = 3  # the schema these models describe: bump with a step in migrations.py
 
 SIDEBAR_SIZE = 8  # titles in each section's sidebar list, as on the seed page
 
@@ -136,9 +136,9 @@ class User(BaseModel):
     slug = CharField(unique=True)
     bio = TextField(default="")
     created_at = DateTimeField(default=utcnow)
-    # Sessions carry this token, not the id: replacing it (new password, deactivation)
-    # ends every session and remember-me cookie of the account, and spends reset links.
+    # Reset links name this token: a new password replaces it, which spends them.
     login_token = CharField(default=lambda: secrets.token_urlsafe(24), index=True)
+    session_token = None  # the login (UserSession) this request came with, if any
 
     # Flask-Login's user protocol
     is_anonymous = False
@@ -152,7 +152,9 @@ class User(BaseModel):
         return self.active
 
     def get_id(self):
-        return self.login_token
+        # What Flask-Login keeps in the session and remember-me cookies: the login, so the
+        # server can end it, never the account itself.
+        return self.session_token
 
     def has_role(self, role):
         return self.ROLES.index(self.role) >= self.ROLES.index(role)
@@ -180,6 +182,67 @@ class User(BaseModel):
     @classmethod
     def admin_count(cls):
         return cls.select().where((cls.role == "admin") & cls.active).count()
+
+
+SESSION_TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32)
+
+
+class UserSession(BaseModel):
+    """One login on one device, named by the token its session and remember-me cookies
+    carry. Deleting the row ends that login on the server at its next request, wherever
+    the cookies were copied to: logging out, logging out everywhere, a new password and
+    deactivation each delete exactly the rows they end.
+    """
+
+    LIFETIME = dt.timedelta(days=30)  # as long as a remember-me cookie lives
+
+    token = CharField(primary_key=True, default=lambda: secrets.token_urlsafe(32))
+    user = ForeignKeyField(User, backref="sessions", on_delete="CASCADE")
+    created_at = DateTimeField(default=utcnow)
+
+    @classmethod
+    def start(cls, user):
+        """A new login for `user`, who then carries its token (User.get_id)."""
+        with database.atomic():
+            cls.delete().where(
+                (cls.user == user) & (cls.created_at < utcnow() - cls.LIFETIME)
+            ).execute()
+            user.session_token = cls.create(user=user).token
+        return user
+
+    @classmethod
+    def user_of(cls, token):
+        """The active user whose unexpired login `token` names, or None: one indexed query."""
+        if not isinstance(token, str) or not SESSION_TOKEN.fullmatch(token):
+            return None  # not one this site made (and NUL would upset PostgreSQL)
+        row = (
+            cls.select(cls.token, User)
+            .join(User)
+            .where((cls.token == token) & User.active & (cls.created_at >= utcnow() - cls.LIFETIME))
+            .objects(User)
+            .first()
+        )
+        if row is not None:
+            row.session_token = token
+        return row
+
+    @classmethod
+    def end(cls, token):
+        cls.delete().where(cls.token == token).execute()
+
+    @classmethod
+    def end_all(cls, user, keep=None):
+        """End every login of `user` (but the one `keep` names); returns how many ended."""
+        query = cls.delete().where(cls.user == user)
+        if keep is not None:
+            query = query.where(cls.token != keep)
+        return query.execute()
+
+    @classmethod
+    def count_for(cls, user):
+        return cls.select().where(
+            (cls.user == user) & (cls.created_at >= utcnow() - cls.LIFETIME)
+        ).count()
 
 
 class LoginFailure(BaseModel):
@@ -1065,6 +1128,7 @@ class Pagination:
 
 MODELS = (
     User,
+    UserSession,
     LoginFailure,
     Section,
     Rubric,

@@ -9,7 +9,7 @@ from wtforms.validators import DataRequired, Length, ValidationError
 
 from blueprints.auth import require_role, reset_link
 from forms import Form
-from models import Pagination, SiteSettings, User, database, write_transaction
+from models import Pagination, SiteSettings, User, UserSession, database, write_transaction
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -100,7 +100,8 @@ def set_active(user_id):
             return user_row_response(user, "The last admin cannot be deactivated.", status=409)
         user.active = active
         if not active:
-            user.rotate_login_token()  # ends the user's sessions at their next request
+            user.rotate_login_token()  # spends reset links
+            UserSession.end_all(user)
         user.save()
     state = "active again" if active else "deactivated; their sessions have ended"
     return user_row_response(user, f"{user.display_name} is {state}.")

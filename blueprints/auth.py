@@ -25,7 +25,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, Regexp, Validation
 
 from caching import site_settings
 from forms import EMAIL_PATTERN, Form, strip
-from models import LoginFailure, User, database, utcnow
+from models import LoginFailure, User, UserSession, database, utcnow
 from passwords import MAX_LENGTH, hash_password, password_problem, verify_password
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -44,9 +44,10 @@ ADDRESS_SOFT, ADDRESS_HARD = 20, 50
 
 
 @login_manager.user_loader
-def load_user(login_token):
-    # Deactivated accounts and replaced tokens end the session at the next request.
-    return User.get_or_none((User.login_token == login_token) & User.active)
+def load_user(session_token):
+    # Cookies name a login (UserSession): once it is ended, or the account deactivated,
+    # the cookie is worth nothing, wherever it was copied to.
+    return UserSession.user_of(session_token)
 
 
 # --- The guard ----------------------------------------------------------------------------
@@ -159,7 +160,15 @@ def after_login_url():
 def start_session(user, remember=False):
     # A fresh session at login: nothing set before it (a planted one included) survives.
     session.clear()
-    login_user(user, remember=remember)
+    login_user(UserSession.start(user), remember=remember)
+
+
+def end_session():
+    """Log out here: the login ends on the server, not only in this browser."""
+    if current_user.is_authenticated:
+        UserSession.end(current_user.session_token)
+    session.clear()
+    logout_user()  # after clear(): it marks the remember-me cookie for deletion
 
 
 def throttle_keys(email):
@@ -213,9 +222,12 @@ def user_from_reset_token(token):
 
 
 def set_password(user, password):
-    user.password_hash = hash_password(password)
-    user.rotate_login_token()
-    user.save()
+    """A new password: every login of the account ends, and reset links are spent."""
+    with database.atomic():
+        user.password_hash = hash_password(password)
+        user.rotate_login_token()
+        user.save()
+        UserSession.end_all(user)
 
 
 def mail_configured():
@@ -300,10 +312,19 @@ def login():
 @bp.route("/logout", methods=["GET", "POST"])
 def logout():
     if request.method == "POST":  # CSRF-checked: no one can log a reader out from elsewhere
-        session.clear()
-        logout_user()  # after clear(): it marks the remember-me cookie for deletion
+        end_session()
         return redirect(url_for("public.index"))
     return render_template("auth/logout.html")
+
+
+@bp.post("/logout-everywhere")
+@login_required
+def logout_everywhere():
+    """End every login of the account: other browsers, devices and copied cookies too."""
+    UserSession.end_all(current_user._get_current_object())
+    end_session()
+    flash("You are logged out everywhere, on this device and all others.")
+    return redirect(url_for("auth.login"))
 
 
 @bp.route("/password", methods=["GET", "POST"])
@@ -313,10 +334,12 @@ def change_password():
     if form.validate_on_submit():
         user = current_user._get_current_object()
         set_password(user, form.password.data)
-        start_session(user)  # other sessions end: their token is gone
+        start_session(user)  # set_password ended every login, this one included
         flash("Your password is changed. Other devices have been logged out.")
         return redirect(url_for("auth.change_password"))
-    return render_template("auth/password.html", form=form), 400 if form.errors else 200
+    sessions = UserSession.count_for(current_user._get_current_object())
+    page = render_template("auth/password.html", form=form, sessions=sessions)
+    return page, 400 if form.errors else 200
 
 
 @bp.route("/reset", methods=["GET", "POST"])

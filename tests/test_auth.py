@@ -616,7 +616,10 @@ def test_session_rotates_at_login(client, auth):
     assert after != before
     with client.session_transaction() as session:
         assert "planted" not in session
-        assert session.get("_user_id") == User.get_by_id(user.id).login_token
+        login = session.get("_user_id")
+    # The session names a login the server can end, never the account's id or reset token.
+    assert models.UserSession.get_by_id(login).user_id == user.id
+    assert login not in (str(user.id), User.get_by_id(user.id).login_token)
 
 
 def test_session_protection_is_on(app):

@@ -24,7 +24,10 @@ def schema_of(app):
             name: sorted((c.name, c.data_type.upper(), c.null) for c in database.get_columns(name))
             for name in names
         }
-        indexes = sorted(index.sql for name in names for index in database.get_indexes(name))
+        # An automatic index (a text primary key's) has no SQL, only a name.
+        indexes = sorted(
+            index.sql or index.name for name in names for index in database.get_indexes(name)
+        )
         database.close()
     return tables, indexes
 
@@ -147,12 +150,12 @@ def test_a_failing_step_changes_nothing(tmp_path, monkeypatch):
         run_operations(migrator.add_column("section", "colour", IntegerField(null=True)))
         raise RuntimeError("disk full")
 
-    monkeypatch.setitem(migrations.MIGRATIONS, 2, half_done)
-    monkeypatch.setattr(migrations, "LATEST", 2)
-    set_schema_version(app_on(path), 1)
+    latest = migrations.LATEST
+    monkeypatch.setitem(migrations.MIGRATIONS, latest, half_done)
+    set_schema_version(app_on(path), latest - 1)
     app = create_app_in_cli(path)
     with app.app_context(), pytest.raises(RuntimeError, match="disk full"):
         migrations.migrate()
     assert schema_of(app) == before
     with app.app_context():
-        assert migrations.current_version() == 1
+        assert migrations.current_version() == latest - 1

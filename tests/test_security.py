@@ -41,7 +41,7 @@ PUBLIC_ENDPOINTS = {
 PUBLIC_BLUEPRINTS = {"public", "text", "feeds"}
 READ_METHODS = {"GET", "HEAD"}
 # Any logged-in account, readers included; anonymous visitors are sent to log in.
-ACCOUNT_ENDPOINTS = {"auth.change_password"}
+ACCOUNT_ENDPOINTS = {"auth.change_password", "auth.logout_everywhere"}
 
 SAFE_REFERRER_POLICIES = {
     "no-referrer",
