@@ -3,6 +3,7 @@ every staff route goes through."""
 
 import datetime as dt
 import functools
+import secrets
 import smtplib
 from email.message import EmailMessage
 from urllib.parse import urlsplit
@@ -19,7 +20,7 @@ from flask import (
     url_for,
 )
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp, ValidationError
 
@@ -36,11 +37,20 @@ login_manager.session_protection = "basic"
 
 RESET_LINK_HOURS = 24
 
-# Throttle: after SOFT failures the account waits 2, 4, 8… seconds between tries;
-# HARD failures in the window close it until the window has passed.
+# Login throttle (OWASP's "device cookies"). Failures are counted per account and client
+# address, per address, and per account from clients the account has never logged in from;
+# a browser that has logged in to the account before carries a signed device cookie and is
+# counted on its own. So an attacker's failures, from one address or a thousand, close the
+# account to untrusted clients only: its owner's devices still get in.
+# Each limit is (soft, hard): after `soft` failures in the window each try waits 2, 4, 8…
+# seconds; after `hard` the key is closed until the window has passed.
 THROTTLE_WINDOW = dt.timedelta(minutes=15)
-ACCOUNT_SOFT, ACCOUNT_HARD = 3, 10
-ADDRESS_SOFT, ADDRESS_HARD = 20, 50
+PAIR_LIMITS = (3, 10)  # one account from one address
+ADDRESS_LIMITS = (20, 50)  # every account from one address
+ACCOUNT_LIMITS = (None, 10)  # one account from all untrusted clients: no backoff, a cap
+DEVICE_LIMITS = (3, 10)  # one account from one trusted device
+DEVICE_COOKIE = "newsdesk_device"
+DEVICE_COOKIE_DAYS = 365
 
 
 @login_manager.user_loader
@@ -171,32 +181,73 @@ def end_session():
     logout_user()  # after clear(): it marks the remember-me cookie for deletion
 
 
-def throttle_keys(email):
-    return (f"email:{email.strip().lower()}", f"ip:{request.remote_addr}")
+def device_serializer():
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="login-device")
 
 
-def throttle_wait(email):
+def trusted_device(user):
+    """The nonce of this browser's device cookie if it has logged in to `user` before."""
+    raw = request.cookies.get(DEVICE_COOKIE)
+    if user is None or not raw:
+        return None
+    try:
+        data = device_serializer().loads(raw)
+    except BadSignature:
+        return None
+    if not isinstance(data, dict) or data.get("user") != user.id:
+        return None
+    nonce = data.get("nonce")
+    return nonce if isinstance(nonce, str) and nonce.isalnum() else None
+
+
+def remember_device(response, user):
+    """Mark this browser as one `user` logs in from (after a login or a new password)."""
+    value = device_serializer().dumps({"user": user.id, "nonce": secrets.token_hex(16)})
+    response.set_cookie(
+        DEVICE_COOKIE,
+        value,
+        max_age=DEVICE_COOKIE_DAYS * 24 * 3600,
+        path=url_for("auth.login"),  # the only page that reads it
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
+
+
+def throttle_limits(email, device):
+    """(key, (soft, hard)) for each count this login attempt is held to."""
+    if device:
+        return [(f"device:{device}", DEVICE_LIMITS)]
+    email, address = email.strip().lower(), request.remote_addr
+    return [
+        (f"pair:{email} {address}", PAIR_LIMITS),
+        (f"ip:{address}", ADDRESS_LIMITS),
+        (f"email:{email}", ACCOUNT_LIMITS),
+    ]
+
+
+def throttle_wait(limits):
     """Seconds this login attempt must still wait, or 0."""
     now = utcnow()
     since = now - THROTTLE_WINDOW
     wait = 0
-    limits = ((ACCOUNT_SOFT, ACCOUNT_HARD), (ADDRESS_SOFT, ADDRESS_HARD))
-    for key, (soft, hard) in zip(throttle_keys(email), limits, strict=True):
+    for key, (soft, hard) in limits:
         failures, last = LoginFailure.recent(key, since)
         if not failures:
             continue
         last = LoginFailure.at.python_value(last)
         if failures >= hard:
             wait = max(wait, (last + THROTTLE_WINDOW - now).total_seconds())
-        elif failures >= soft:
+        elif soft is not None and failures >= soft:
             backoff = dt.timedelta(seconds=2 ** (failures - soft + 1))
             wait = max(wait, (last + backoff - now).total_seconds())
     return max(0, int(wait + 0.999))
 
 
-def record_failure(email):
+def record_failure(limits):
     with database.atomic():
-        for key in throttle_keys(email):
+        for key, _ in limits:
             LoginFailure.create(key=key)
 
 
@@ -284,23 +335,26 @@ def login():
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
-        wait = throttle_wait(form.email.data)
+        user = User.by_email(form.email.data)
+        limits = throttle_limits(form.email.data, trusted_device(user))
+        wait = throttle_wait(limits)
         if wait:
             message = (
                 f"Too many failed attempts. Wait {wait} seconds before trying again."
                 if wait < 120
-                else f"Too many failed attempts. Try again in {-(-wait // 60)} minutes."
+                else f"Too many failed attempts. Try again in {-(-wait // 60)} minutes, "
+                "or from a device you have logged in with before."
             )
             form.form_errors.append(message)
             page = render_template("auth/login.html", form=form)
             return page, 429, {"Retry-After": str(wait)}
-        user = User.by_email(form.email.data)
         password_ok = verify_password(user.password_hash if user else None, form.password.data)
         if user and password_ok and user.active:
-            LoginFailure.forget(throttle_keys(form.email.data)[0])
+            # This client's own count starts again; the account's count of others stays.
+            LoginFailure.forget(limits[0][0])
             start_session(user, remember=form.remember.data)
-            return redirect(after_login_url())
-        record_failure(form.email.data)
+            return remember_device(redirect(after_login_url()), user)
+        record_failure(limits)
         # One message for unknown email, wrong password and closed account: no enumeration.
         form.form_errors.append("Wrong email or password.")
         status = 401
@@ -371,7 +425,9 @@ def reset_password(token):
     if form.validate_on_submit():
         set_password(user, form.password.data)
         flash("Your new password is set. Log in with it.")
-        return redirect(url_for("auth.login"))
+        # The reset link proved the owner is here: this browser is theirs, so others'
+        # failed logins cannot keep them out of the account.
+        return remember_device(redirect(url_for("auth.login")), user)
     return render_template("auth/reset.html", form=form, user=user), 400 if form.errors else 200
 
 

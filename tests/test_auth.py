@@ -636,7 +636,7 @@ def fail(auth, email, times=1, **kwargs):
 
 def test_repeated_failures_reach_429_with_retry_after(client, auth):
     user = make_account()
-    soft = auth_views.ACCOUNT_SOFT
+    soft, _ = auth_views.PAIR_LIMITS
     statuses = [fail(auth, user.email).status_code for _ in range(soft + 1)]
     assert statuses == [401] * soft + [429]
     response = fail(auth, user.email)
@@ -650,15 +650,14 @@ def test_repeated_failures_reach_429_with_retry_after(client, auth):
 
 def test_the_right_password_is_refused_while_throttled(client, auth):
     user = make_account()
-    fail(auth, user.email, times=auth_views.ACCOUNT_SOFT)
+    fail(auth, user.email, times=auth_views.PAIR_LIMITS[0])
     response = auth.login(user.email)
     assert response.status_code == 429
     assert not auth.is_logged_in()
 
 
 def test_hard_account_limit_closes_the_account_for_the_window(client, auth, monkeypatch):
-    monkeypatch.setattr(auth_views, "ACCOUNT_SOFT", 3)
-    monkeypatch.setattr(auth_views, "ACCOUNT_HARD", 3)
+    monkeypatch.setattr(auth_views, "PAIR_LIMITS", (3, 3))
     user = make_account()
     assert fail(auth, user.email, times=3).status_code == 401
     response = auth.login(user.email)
@@ -671,29 +670,29 @@ def test_hard_account_limit_closes_the_account_for_the_window(client, auth, monk
 def test_throttle_ends_after_the_backoff(client, auth):
     """The soft limit only slows down: after the wait, the right password works."""
     user = make_account()
-    fail(auth, user.email, times=auth_views.ACCOUNT_SOFT)
+    fail(auth, user.email, times=auth_views.PAIR_LIMITS[0])
     assert auth.login(user.email).status_code == 429
     # Move the failures back in time instead of sleeping.
     for failure in LoginFailure.select():
         failure.at -= dt.timedelta(seconds=30)
         failure.save()
     assert auth.login(user.email).status_code == 302
-    # A success forgets the account's failures.
-    assert LoginFailure.select().where(LoginFailure.key == f"email:{user.email}").count() == 0
+    # A success forgets this client's failures on the account.
+    pair = LoginFailure.key.startswith(f"pair:{user.email} ")
+    assert LoginFailure.select().where(pair).count() == 0
 
 
 def test_a_throttled_account_does_not_block_another_account(client, auth):
     victim = make_account()
     other = make_account()
-    fail(auth, victim.email, times=auth_views.ACCOUNT_SOFT + 1)
+    fail(auth, victim.email, times=auth_views.PAIR_LIMITS[0] + 1)
     assert auth.login(victim.email).status_code == 429
     response = auth.login(other.email)
     assert response.status_code == 302
 
 
 def test_many_accounts_from_one_address_reach_429(client, auth, monkeypatch):
-    monkeypatch.setattr(auth_views, "ADDRESS_SOFT", 4)
-    monkeypatch.setattr(auth_views, "ADDRESS_HARD", 4)
+    monkeypatch.setattr(auth_views, "ADDRESS_LIMITS", (4, 4))
     accounts = [make_account() for _ in range(5)]
     for account in accounts[:4]:
         assert fail(auth, account.email).status_code == 401
@@ -707,8 +706,7 @@ def test_many_accounts_from_one_address_reach_429(client, auth, monkeypatch):
 
 
 def test_address_limit_does_not_block_other_addresses(client, auth, monkeypatch):
-    monkeypatch.setattr(auth_views, "ADDRESS_SOFT", 3)
-    monkeypatch.setattr(auth_views, "ADDRESS_HARD", 3)
+    monkeypatch.setattr(auth_views, "ADDRESS_LIMITS", (3, 3))
     accounts = [make_account() for _ in range(4)]
     for account in accounts[:3]:
         fail(auth, account.email, environ_base={"REMOTE_ADDR": "203.0.113.9"})
