@@ -14,7 +14,14 @@ schema (tests/data/schema-v1.sql) and compares the result with a fresh one.
 from peewee import PostgresqlDatabase
 from playhouse.migrate import PostgresqlMigrator, SqliteMigrator
 
-from models import SCHEMA_VERSION, LegacyPost, SchemaVersion, UserSession, database
+from models import (
+    SCHEMA_VERSION,
+    LegacyPost,
+    Registration,
+    SchemaVersion,
+    UserSession,
+    database,
+)
 
 
 def add_legacy_posts(migrator):
@@ -23,9 +30,10 @@ def add_legacy_posts(migrator):
 
 
 def add_user_sessions(migrator):
-    """Version 3: logins the server can end (models.UserSession). Cookies made before it
-    named the account's login token, which no session row has: everyone logs in again."""
-    database.create_tables([UserSession], safe=True)
+    """Version 3: logins the server can end (models.UserSession; cookies made before it
+    named the account's login token, which no session row has: everyone logs in again),
+    and registrations waiting for their address to be confirmed (models.Registration)."""
+    database.create_tables([UserSession, Registration], safe=True)
 
 
 # version -> step that upgrades a database from version - 1 to it.

@@ -5,6 +5,7 @@ timezone for display.
 """
 
 import datetime as dt
+import hashlib
 import json
 import math
 import os
@@ -245,8 +246,65 @@ class UserSession(BaseModel):
         ).count()
 
 
+class Registration(BaseModel):
+    """A registration waiting for the link mailed to its address: no account exists until
+    the link is opened, so registering tells nobody whether an address has one. Only a
+    hash of the link's token is kept, as for a password."""
+
+    LIFETIME = dt.timedelta(hours=48)
+
+    token_hash = CharField(unique=True)
+    email = CharField(index=True)  # stored lower-cased
+    display_name = CharField()
+    password_hash = CharField()
+    created_at = DateTimeField(default=utcnow)
+
+    @staticmethod
+    def hash_token(token):
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    @classmethod
+    def begin(cls, email, display_name, password_hash):
+        """Keep a registration; returns the token its confirmation link carries."""
+        token = secrets.token_urlsafe(32)
+        with database.atomic():
+            cls.delete().where(cls.created_at < utcnow() - cls.LIFETIME).execute()
+            cls.create(
+                token_hash=cls.hash_token(token),
+                email=email,
+                display_name=display_name,
+                password_hash=password_hash,
+            )
+        return token
+
+    @classmethod
+    def pending(cls, token):
+        """The unexpired registration `token` confirms, or None."""
+        if not isinstance(token, str) or not SESSION_TOKEN.fullmatch(token):
+            return None
+        return cls.get_or_none(
+            (cls.token_hash == cls.hash_token(token))
+            & (cls.created_at >= utcnow() - cls.LIFETIME)
+        )
+
+    def complete(self):
+        """The account, created now; None when the address got one meanwhile."""
+        with write_transaction():
+            cls = type(self)
+            cls.delete().where(cls.email == self.email).execute()  # its other links too
+            if User.by_email(self.email):
+                return None
+            return User.create(
+                email=self.email,
+                password_hash=self.password_hash,
+                display_name=self.display_name,
+                slug=User.unique_slug(self.display_name),
+            )
+
+
 class LoginFailure(BaseModel):
-    """A failed login, by account and by address: the throttle counts these.
+    """A failed login, by account and by address: the throttle counts these (and, under
+    keys of their own, registration mails: blueprints/auth.py).
 
     Kept in the database so every worker process sees the same count.
     """
@@ -1129,6 +1187,7 @@ class Pagination:
 MODELS = (
     User,
     UserSession,
+    Registration,
     LoginFailure,
     Section,
     Rubric,

@@ -4,8 +4,6 @@ every staff route goes through."""
 import datetime as dt
 import functools
 import secrets
-import smtplib
-from email.message import EmailMessage
 from urllib.parse import urlsplit
 
 from flask import (
@@ -24,9 +22,10 @@ from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp, ValidationError
 
+import mail
 from caching import site_settings
 from forms import EMAIL_PATTERN, Form, strip
-from models import LoginFailure, User, UserSession, database, utcnow
+from models import LoginFailure, Registration, User, UserSession, database, utcnow
 from passwords import MAX_LENGTH, hash_password, password_problem, verify_password
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -49,6 +48,8 @@ PAIR_LIMITS = (3, 10)  # one account from one address
 ADDRESS_LIMITS = (20, 50)  # every account from one address
 ACCOUNT_LIMITS = (None, 10)  # one account from all untrusted clients: no backoff, a cap
 DEVICE_LIMITS = (3, 10)  # one account from one trusted device
+REGISTRATION_MAIL_LIMITS = (None, 3)  # registration mails to one address
+REGISTRATION_ADDRESS_LIMITS = (None, 10)  # registrations from one client address
 DEVICE_COOKIE = "newsdesk_device"
 DEVICE_COOKIE_DAYS = 365
 
@@ -125,10 +126,6 @@ class RegisterForm(NewPasswordMixin, Form):
 
     def personal_words(self):
         return (self.email.data, self.display_name.data)
-
-    def validate_email(self, field):
-        if User.by_email(field.data):
-            raise ValidationError("An account with this email exists. Log in instead.")
 
 
 class ChangePasswordForm(NewPasswordMixin, Form):
@@ -245,7 +242,7 @@ def throttle_wait(limits):
     return max(0, int(wait + 0.999))
 
 
-def record_failure(limits):
+def record_attempt(limits):
     with database.atomic():
         for key, _ in limits:
             LoginFailure.create(key=key)
@@ -281,29 +278,51 @@ def set_password(user, password):
         UserSession.end_all(user)
 
 
-def mail_configured():
-    # Links in mail come from SITE_URL, never from the request's Host (create_app checks it).
-    config = current_app.config
-    return bool(config.get("MAIL_SERVER") and config.get("SITE_URL"))
-
-
 def send_reset_email(user, link):
-    config = current_app.config
-    message = EmailMessage()
-    message["Subject"] = f"Reset your password at {site_settings().name}"
-    message["From"] = config["MAIL_FROM"]
-    message["To"] = user.email
-    message.set_content(
+    mail.send(
+        user.email,
+        f"Reset your password at {site_settings().name}",
         f"Someone asked to reset the password of {user.email}.\n\n"
         f"To choose a new password, open this link within {RESET_LINK_HOURS} hours:\n{link}\n\n"
-        "If it was not you, ignore this message: your password stays as it is.\n"
+        "If it was not you, ignore this message: your password stays as it is.\n",
     )
-    with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=10) as smtp:
-        if config["MAIL_USE_TLS"]:
-            smtp.starttls()
-        if config.get("MAIL_USERNAME"):
-            smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
-        smtp.send_message(message)
+
+
+def send_registration_email(email, name, token):
+    link = url_for(
+        "auth.confirm_registration", token=token, next=local_target(request.args.get("next")),
+        _external=True,
+    )
+    hours = int(Registration.LIFETIME.total_seconds() // 3600)
+    mail.send(
+        email,
+        f"Confirm your address at {site_settings().name}",
+        f"Hello {name},\n\nTo finish creating your account at {site_settings().name}, "
+        f"open this link within {hours} hours:\n{link}\n\n"
+        "If you did not register, ignore this message: no account is created without it.\n",
+    )
+
+
+def send_already_registered_email(user):
+    """To the owner of an address someone registered with: no second account, no leak."""
+    mail.send(
+        user.email,
+        f"Your account at {site_settings().name}",
+        f"Someone, maybe you, tried to create an account at {site_settings().name} with "
+        f"this address. It already has one.\n\n"
+        f"Log in: {url_for('auth.login', _external=True)}\n"
+        f"Forgot your password? {url_for('auth.request_reset', _external=True)}\n\n"
+        "If it was not you, ignore this message: nothing has changed.\n",
+    )
+
+
+def registration_limits(email):
+    # Caps on mails to one address (no mail-bombing through the form) and on registrations
+    # from one client; the same for new and existing addresses, so they tell nothing.
+    return [
+        (f"register:{email}", REGISTRATION_MAIL_LIMITS),
+        (f"register-ip:{request.remote_addr}", REGISTRATION_ADDRESS_LIMITS),
+    ]
 
 
 # --- Views ----------------------------------------------------------------------------------
@@ -311,23 +330,56 @@ def send_reset_email(user, link):
 
 @bp.route("/register", methods=["GET", "POST"])
 def register():
+    """Registering mails a confirmation link; an address that has an account gets a note
+    instead. The page answers the same either way, so nobody learns who has an account."""
     if not site_settings().registration_open:
         return render_template("auth/register_closed.html"), 403
     if current_user.is_authenticated:
         return redirect(url_for("public.index"))
     form = RegisterForm()
-    if form.validate_on_submit():
-        name = " ".join(form.display_name.data.split())
-        user = User.create(
-            email=form.email.data.strip().lower(),
-            password_hash=hash_password(form.password.data),
-            display_name=name,
-            slug=User.unique_slug(name),
+    if not form.validate_on_submit():
+        return render_template("auth/register.html", form=form), 400 if form.errors else 200
+    email = form.email.data.strip().lower()
+    limits = registration_limits(email)
+    wait = throttle_wait(limits)
+    if wait:
+        form.form_errors.append(
+            f"Too many registrations. Try again in {-(-wait // 60)} minutes."
         )
-        start_session(user)
-        flash(f"Welcome, {user.display_name}. Your account is ready.")
-        return redirect(after_login_url())
-    return render_template("auth/register.html", form=form), 400 if form.errors else 200
+        return render_template("auth/register.html", form=form), 429, {"Retry-After": str(wait)}
+    # Hash in both cases, so that the time taken tells nothing either.
+    password_hash = hash_password(form.password.data)
+    owner = User.by_email(email)
+    try:
+        if owner:
+            send_already_registered_email(owner)
+        else:
+            name = " ".join(form.display_name.data.split())
+            send_registration_email(email, name, Registration.begin(email, name, password_hash))
+    except mail.MailError:
+        current_app.logger.exception("could not send a registration email")
+        form.form_errors.append("The email could not be sent. Try again later.")
+        return render_template("auth/register.html", form=form), 503
+    record_attempt(limits)
+    return render_template("auth/register_sent.html", email=email)
+
+
+@bp.route("/register/confirm/<token>", methods=["GET", "POST"])
+def confirm_registration(token):
+    """GET shows a button, POST creates the account: mail scanners that open every link
+    create nothing."""
+    pending = Registration.pending(token)
+    if pending is None:
+        return render_template("auth/link_invalid.html", kind="registration"), 400
+    if request.method == "GET":
+        return render_template("auth/register_confirm.html", pending=pending)
+    user = pending.complete()
+    if user is None:
+        flash("This address already has an account: log in.")
+        return redirect(url_for("auth.login"))
+    start_session(user)
+    flash(f"Welcome, {user.display_name}. Your account is ready.")
+    return remember_device(redirect(after_login_url()), user)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -354,7 +406,7 @@ def login():
             LoginFailure.forget(limits[0][0])
             start_session(user, remember=form.remember.data)
             return remember_device(redirect(after_login_url()), user)
-        record_failure(limits)
+        record_attempt(limits)
         # One message for unknown email, wrong password and closed account: no enumeration.
         form.form_errors.append("Wrong email or password.")
         status = 401
@@ -400,26 +452,26 @@ def change_password():
 def request_reset():
     """Ask for a reset link by email; without a mail server, an admin makes the link."""
     form = ResetRequestForm()
-    if mail_configured() and form.validate_on_submit():
+    if mail.configured() and form.validate_on_submit():
         user = User.by_email(form.email.data)
         if user and user.active and user.password_hash:
             try:
                 send_reset_email(user, reset_link(user))
-            except (OSError, smtplib.SMTPException):
+            except mail.MailError:
                 current_app.logger.exception("could not send a password reset email")
                 form.form_errors.append("The email could not be sent. Try again later.")
                 return render_template("auth/reset_request.html", form=form, mail=True), 503
         # The same answer whether or not the account exists.
         return render_template("auth/reset_request.html", form=None, sent=True)
     status = 400 if form.errors else 200
-    return render_template("auth/reset_request.html", form=form, mail=mail_configured()), status
+    return render_template("auth/reset_request.html", form=form, mail=mail.configured()), status
 
 
 @bp.route("/reset/<token>", methods=["GET", "POST"])
 def reset_password(token):
     user = user_from_reset_token(token)
     if user is None:
-        return render_template("auth/reset_invalid.html"), 400
+        return render_template("auth/link_invalid.html", kind="reset"), 400
     form = ResetPasswordForm()
     form.personal_words = lambda: (user.email, user.display_name)
     if form.validate_on_submit():

@@ -20,10 +20,13 @@ while a browser test runs.
 """
 
 import contextlib
+import email
+import email.policy
 import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import threading
 from pathlib import Path
@@ -207,11 +210,71 @@ def query_counter():
     return count
 
 
+# --- Mail: a real SMTP server on 127.0.0.1 ----------------------------------------------------
+
+
+class Mailbox:
+    """aiosmtpd handler keeping every message it receives, parsed."""
+
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.messages.append(message)
+        return "250 Message accepted"
+
+    def to(self, address):
+        return [message for message in self.messages if message["To"] == address]
+
+    def links(self, address):
+        """The http(s) links in the messages sent to `address`, oldest first."""
+        found = []
+        for message in self.to(address):
+            found += re.findall(r"https?://\S+", message.get_body(("plain",)).get_content())
+        return found
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    from aiosmtpd.controller import Controller
+
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield controller
+    controller.stop()
+
+
+def mail_settings(smtp_server, site_url):
+    return {
+        "MAIL_SERVER": smtp_server.hostname,
+        "MAIL_PORT": smtp_server.port,
+        "MAIL_USE_TLS": False,
+        "MAIL_FROM": "desk@example.org",
+        "SITE_URL": site_url,
+    }
+
+
+@pytest.fixture
+def mailbox(app, smtp_server):
+    """The app sends mail to a real SMTP server; `mailbox.messages` is what arrived."""
+    app.config.update(mail_settings(smtp_server, "http://localhost"))
+    smtp_server.handler.messages.clear()
+    return smtp_server.handler
+
+
 # --- The live server, per session -------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
-def _live_server(tmp_path_factory):
+def _live_server(tmp_path_factory, smtp_server):
     import demo  # imported here: only browser tests need it
 
     app = make_app(tmp_path_factory.mktemp("live") / "live.db", SECRET_KEY="live-server")
@@ -219,9 +282,11 @@ def _live_server(tmp_path_factory):
     with app.app_context():
         demo.load_demo(40)
     server = make_server("127.0.0.1", 0, app, threaded=True)
+    url = f"http://127.0.0.1:{server.server_port}"
+    app.config.update(mail_settings(smtp_server, url))  # mail goes to smtp_server's mailbox
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", live_database
+    yield url, live_database
     server.shutdown()
     thread.join(timeout=10)
 

@@ -11,6 +11,7 @@ import re
 from urllib.parse import urlsplit
 
 import pytest
+from conftest import mail_settings
 from werkzeug.security import generate_password_hash
 
 import passwords
@@ -590,7 +591,7 @@ def test_an_author_cannot_change_their_own_role(app):
     assert 'href="/admin/users"' not in text(client.get("/"))
 
 
-def test_form_fields_cannot_raise_a_role(app):
+def test_form_fields_cannot_raise_a_role(app, smtp_server):
     """Extra fields on the reader's own forms do not set a role."""
     reader = make_account("reader")
     client = logged_in(app, reader)
@@ -604,6 +605,7 @@ def test_form_fields_cannot_raise_a_role(app):
         },
     )
     assert fresh(reader).role == "reader"
+    app.config.update(mail_settings(smtp_server, "http://localhost"))
     anonymous = app.test_client()
     anonymous.post(
         "/auth/register",
@@ -616,6 +618,8 @@ def test_form_fields_cannot_raise_a_role(app):
             "active": "1",
         },
     )
+    [link] = smtp_server.handler.links("mallory@example.org")[-1:]
+    anonymous.post(urlsplit(link).path, data={"role": "admin", "active": "1"})
     assert User.get(User.email == "mallory@example.org").role == "reader"
 
 

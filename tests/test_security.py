@@ -35,6 +35,7 @@ PUBLIC_ENDPOINTS = {
     "auth.logout",
     "auth.request_reset",
     "auth.reset_password",
+    "auth.confirm_registration",
 }
 # Reader-facing blueprints: open to anyone for reading (GET, HEAD). Any other method
 # on them is a change, and must be guarded like a staff route.
@@ -649,7 +650,10 @@ def test_register_without_a_valid_token_is_refused(csrf_app, token):
     assert User.select().count() == 0
 
 
-def test_register_with_its_token_succeeds(csrf_app):
+def test_register_with_its_token_succeeds(csrf_app, smtp_server):
+    from conftest import mail_settings
+
+    csrf_app.config.update(mail_settings(smtp_server, "http://localhost"))
     client = csrf_app.test_client()
     token = form_token(client.get("/auth/register"))
     response = client.post(
@@ -662,6 +666,13 @@ def test_register_with_its_token_succeeds(csrf_app):
             "csrf_token": token,
         },
     )
+    assert response.status_code == 200
+    [link] = smtp_server.handler.links("ada@example.org")[-1:]
+    confirm = path_of(link)
+    refused = client.post(confirm)  # the confirmation is a form: CSRF-checked too
+    assert_csrf_refusal(refused)
+    assert User.select().count() == 0
+    response = client.post(confirm, data={"csrf_token": form_token(client.get(confirm))})
     assert response.status_code == 302
     assert User.select().count() == 1
 

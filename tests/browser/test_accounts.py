@@ -62,7 +62,7 @@ def log_in(page, live_server, email, password=PASSWORD):
     page.get_by_role("button", name="Log in").click()
 
 
-def test_register_log_out_and_log_in_again(page, live_server, console_errors):
+def test_register_log_out_and_log_in_again(page, live_server, smtp_server, console_errors):
     ensure_registration_open()
     name = f"Browser Reader {unique()}"
     email = f"reader-{unique()}@example.org"
@@ -76,6 +76,12 @@ def test_register_log_out_and_log_in_again(page, live_server, console_errors):
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_label("Repeat the password").fill(PASSWORD)
     page.get_by_role("button", name="Create account").click()
+
+    expect(page.locator("h1")).to_have_text("Check your email")
+    assert User.by_email(email) is None  # not before the address is confirmed
+    [link] = smtp_server.handler.links(email)
+    page.goto(link)
+    page.get_by_role("button", name="Confirm and log in").click()
 
     expect(account).to_contain_text(name)
     expect(account.get_by_role("button", name="Log out")).to_be_visible()
