@@ -211,7 +211,11 @@ def share_image(article=None):
         return ShareImage(logo_url(), site_settings().name, LOGO_SIZE, LOGO_SIZE, own=False)
     width, height, _, _ = image.rendition(SHARE_IMAGE_WIDTH)
     return ShareImage(
-        media.share_url(image, SHARE_IMAGE_WIDTH), image.alt or article.title, width, height, True
+        media.share_url(image, SHARE_IMAGE_WIDTH),
+        article.lead_image_alt or article.title,
+        width,
+        height,
+        True,
     )
 
 
