@@ -4,7 +4,7 @@ An archive is a zip file holding
 
 * `content.json`: one JSON object, written in this order::
 
-      {"format": "newsdesk-export", "version": 1, "exported_at": "2026-01-02T03:04:05Z",
+      {"format": "newsdesk-export", "version": 2, "exported_at": "2026-01-02T03:04:05Z",
        "site_settings": {...},
        "users": [{...}, ...], "sections": [...], "rubrics": [...], "media": [...],
        "articles": [...], "revisions": [...], "slug_redirects": [...],
@@ -14,7 +14,9 @@ An archive is a zip file holding
   names: foreign keys are `section_id`, `author_id`, …). Datetimes are ISO 8601
   strings in UTC ("Z"), booleans are JSON booleans, `media.variants` is a list of
   [width, bytes]. Users carry no login token, and a `password_hash` only when the
-  export was asked for them (`--with-password-hashes`).
+  export was asked for them (`--with-password-hashes`). Version 2 added each
+  article's (and revision's) `lead_image_alt`; archives of version 1 are read too,
+  their articles taking the description their lead image had (ADDED, FILL_IN).
 * `media/<file>`: every stored image file, named as in MEDIA_ROOT:
   `<sha256>.<ext>` and its narrower copies `<sha256>-<width>.<ext>`.
 
@@ -49,6 +51,7 @@ from peewee import DatabaseError, IntegrityError
 from PIL import Image
 
 from media import ENCODER, SERVED_NAME
+from migrations import carry_lead_image_alt
 from models import (
     Article,
     ArticleIndex,
@@ -67,7 +70,8 @@ from models import (
 from sanitize import clean_html
 
 FORMAT = "newsdesk-export"
-VERSION = 1
+VERSION = 2
+READABLE = (1, 2)  # format versions an import accepts
 CONTENT = "content.json"
 MEDIA_PREFIX = "media/"
 BATCH = 500  # rows per SELECT on export and per INSERT on import
@@ -101,14 +105,14 @@ TABLES = {
         "section_id": "id", "rubric_id": "id", "author_id": "id", "hot": "bool",
         "status": "str", "published_at": "datetime?", "created_at": "datetime",
         "updated_at": "datetime", "version": "id", "deleted_at": "datetime?",
-        "lead_image_id": "id?",
+        "lead_image_id": "id?", "lead_image_alt": "str",
     }),
     "revisions": (Revision, {
         "id": "id", "article_id": "id", "version": "id", "editor_id": "id?", "action": "str",
         "created_at": "datetime", "title": "str", "lead": "str", "body": "str",
         "section_id": "int", "rubric_id": "int", "author_id": "int", "hot": "bool",
         "status": "str", "published_at": "datetime?", "deleted_at": "datetime?",
-        "lead_image_id": "int?",
+        "lead_image_id": "int?", "lead_image_alt": "str",
     }),
     "slug_redirects": (SlugRedirect, {
         "id": "id", "kind": "str", "old_slug": "str", "target_id": "int",
@@ -119,6 +123,12 @@ TABLES = {
         "month": "int?", "day": "int?", "article_id": "id",
     }),
 }  # fmt: skip
+
+# Columns a format version added: (table, column) -> version. An older archive's rows
+# lack them; they are loaded with the column's default, then FILL_IN sets them as the
+# schema migration set them in an older database.
+ADDED = {("articles", "lead_image_alt"): 2, ("revisions", "lead_image_alt"): 2}
+FILL_IN = {2: carry_lead_image_alt}  # version -> step for archives older than it
 
 # Columns deliberately left out of an archive (tests check every other column is in it).
 NOT_EXPORTED = {
@@ -479,24 +489,35 @@ def _label(table, index, row):
     return f"{table}[{index}]" + (f" (id {row_id})" if type(row_id) is int else "")  # noqa: E721
 
 
-def convert_row(table, index, row, sanitize=True):
+def columns_in(table, version):
+    """The columns of `table` that rows of an archive of format `version` have."""
+    return [column for column in TABLES[table][1] if ADDED.get((table, column), 1) <= version]
+
+
+def convert_row(table, index, row, sanitize=True, version=VERSION):
     """{column: Python value} of one row of `table`, checked; ArchiveError if it is wrong.
 
     Bodies come out through sanitize.clean_html (unless `sanitize` is false: checking only).
+    `version` is the archive's format version; None while it is not known yet (a file
+    that names it after its rows), when columns added since version 1 may be present.
     """
     label = _label(table, index, row)
     if not isinstance(row, dict):
         raise ArchiveError(f"{label}: each row must be a JSON object.")
-    kinds = TABLES[table][1]
-    allowed = set(kinds) | ({PASSWORD_HASH} if table == "users" else set())
+    model, kinds = TABLES[table]
+    allowed = set(columns_in(table, version or VERSION))
+    allowed |= {PASSWORD_HASH} if table == "users" else set()
     unknown = sorted(set(row) - allowed)
     if unknown:
         raise ArchiveError(f"{label}: unknown key {_short(unknown[0])}.")
-    missing = [column for column in kinds if column not in row]
+    missing = [column for column in columns_in(table, version or 1) if column not in row]
     if missing:
         raise ArchiveError(f"{label}: missing key {missing[0]!r}.")
     values = {}
     for column, kind in kinds.items():
+        if column not in row:  # added by a later version (ADDED): FILL_IN sets it
+            values[column] = model._meta.columns[column].default
+            continue
         try:
             values[column] = _convert(kind, row[column])
         except ValueError as error:
@@ -574,10 +595,10 @@ class _Checker:
                 )
             self.format = value
         elif key == "version":
-            if type(value) is not int or value != VERSION:  # noqa: E721 (true == 1)
+            if type(value) is not int or value not in READABLE:  # noqa: E721 (true == 1)
                 raise ArchiveError(
-                    f"This archive is format version {_short(value)}; this Newsdesk reads version "
-                    f"{VERSION} only. Import it with the Newsdesk release that wrote it."
+                    f"This archive is format version {_short(value)}; this Newsdesk reads format "
+                    f"versions up to {VERSION}. Import it with the Newsdesk release that wrote it."
                 )
             self.version = value
         elif key == "exported_at":
@@ -621,7 +642,7 @@ class _Checker:
         if self.first_error:
             return  # reported once format and version are known
         try:
-            values = convert_row(table, index, row, sanitize=False)
+            values = convert_row(table, index, row, sanitize=False, version=self.version)
         except ArchiveError as error:
             return self.fail(str(error))
         label = _label(table, index, row)
@@ -817,7 +838,7 @@ class Importer:
             if table != pending["table"]:
                 flush()
                 pending["table"] = table
-            values = convert_row(table, index, row)
+            values = convert_row(table, index, row, version=checker.version)
             if table == "users":
                 values["login_token"] = User.login_token.default()
             pending["rows"].append(tuple(values[column] for column in self._columns(table)))
@@ -839,6 +860,9 @@ class Importer:
                 with self._open() as archive:
                     self._read_content(archive, on_value, on_row)
                     flush()
+                    for version, fill_in in FILL_IN.items():
+                        if checker.version < version:
+                            fill_in()
                     database.restart_sequences(model for model, _ in TABLES.values())
                     self._copy_files(archive, root)
                 ArticleIndex.rebuild()

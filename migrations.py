@@ -9,15 +9,24 @@ To change the schema: change the models, add a step to MIGRATIONS that brings a
 database of the previous version to the new one (with playhouse.migrate), and bump
 SCHEMA_VERSION. tests/test_migrations.py upgrades a database of the first released
 schema (tests/data/schema-v1.sql) and compares the result with a fresh one.
+
+Steps run inside one transaction, where SQLite cannot turn foreign keys off: a step
+must never rebuild a table (SqliteMigrator does for add_not_null, drop_not_null,
+alter_column_type …), because dropping the old table cascades, and dropping
+`article` would delete every revision. Add NOT NULL columns with a database default.
 """
 
-from peewee import PostgresqlDatabase
+from peewee import SQL, PostgresqlDatabase, TextField, fn
 from playhouse.migrate import PostgresqlMigrator, SqliteMigrator
+from playhouse.migrate import migrate as run_operations
 
 from models import (
     SCHEMA_VERSION,
+    Article,
     LegacyPost,
+    Media,
     Registration,
+    Revision,
     SchemaVersion,
     UserSession,
     database,
@@ -29,15 +38,37 @@ def add_legacy_posts(migrator):
     database.create_tables([LegacyPost], safe=True)
 
 
+def describe_lead_images_per_article(migrator):
+    """Version 3: each article keeps its own alt text of its lead image (until then the
+    image's, shared by every article showing it); its revisions record it too."""
+    # NOT NULL with a database default, added in place: peewee would otherwise add the
+    # column nullable and rebuild the table to make it NOT NULL (see the docstring above).
+    column = TextField(default="", constraints=[SQL("DEFAULT ''")])
+    run_operations(
+        migrator.add_column("article", "lead_image_alt", column, allow_not_null=True),
+        migrator.add_column("revision", "lead_image_alt", column, allow_not_null=True),
+    )
+    carry_lead_image_alt()
+
+
+def carry_lead_image_alt():
+    """Articles and revisions take their lead image's description as the image had it
+    (for a database or an archive from before version 3); none for a deleted image."""
+    for model in (Article, Revision):
+        alt = Media.select(Media.alt).where(Media.id == model.lead_image_id)
+        query = model.update(lead_image_alt=fn.COALESCE(alt, ""))
+        query.where(model.lead_image_id.is_null(False)).execute()
+
+
 def add_user_sessions(migrator):
-    """Version 3: logins the server can end (models.UserSession; cookies made before it
+    """Version 4: logins the server can end (models.UserSession; cookies made before it
     named the account's login token, which no session row has: everyone logs in again),
     and registrations waiting for their address to be confirmed (models.Registration)."""
     database.create_tables([UserSession, Registration], safe=True)
 
 
 # version -> step that upgrades a database from version - 1 to it.
-MIGRATIONS = {2: add_legacy_posts, 3: add_user_sessions}
+MIGRATIONS = {2: add_legacy_posts, 3: describe_lead_images_per_article, 4: add_user_sessions}
 
 LATEST = max(MIGRATIONS, default=1)
 assert LATEST == SCHEMA_VERSION, "add a migration step for every SCHEMA_VERSION"

@@ -35,7 +35,7 @@ from sanitize import fold_yo, images_missing_alt, index_text
 
 database = DatabaseProxy()
 
-SCHEMA_VERSION = 3  # the schema these models describe: bump with a step in migrations.py
+SCHEMA_VERSION = 4  # the schema these models describe: bump with a step in migrations.py
 
 SIDEBAR_SIZE = 8  # titles in each section's sidebar list, as on the seed page
 
@@ -471,6 +471,8 @@ class Media(BaseModel):
 
     One row per distinct file: uploading the same picture again finds this row.
     `variants` is JSON: [[width, bytes], …] of the narrower copies `<hash>-<width>.<ext>`.
+    `alt` is the uploader's description, offered when the image is chosen: what readers
+    get is the description of each use (Article.lead_image_alt, the body's alt attributes).
     """
 
     CONTENT_TYPES = {
@@ -548,6 +550,9 @@ class Article(BaseModel):
     version = IntegerField(default=1)
     deleted_at = DateTimeField(null=True)
     lead_image = ForeignKeyField(Media, null=True, on_delete="SET NULL")
+    # This article's description of its lead image: one picture may be described
+    # differently in two stories, and an edit of one never changes the other.
+    lead_image_alt = TextField(default="")
 
     class Meta:
         # Each public list filters on (its key, status, deleted_at) and orders by
@@ -758,7 +763,7 @@ class Article(BaseModel):
         problem = self.missing_alt_text(self.body, then="publish")
         if problem:
             raise ValueError(problem)
-        if self.lead_image_id and not Media.get_by_id(self.lead_image_id).has_alt:
+        if self.lead_image_id and not self.lead_image_alt.strip():
             raise ValueError(
                 "The lead image has no alt text. Describe it for readers who cannot see it, "
                 "then publish."
@@ -846,10 +851,11 @@ class Revision(BaseModel):
     published_at = DateTimeField(null=True)
     deleted_at = DateTimeField(null=True)
     lead_image_id = IntegerField(null=True)
+    lead_image_alt = TextField(default="")
 
     SNAPSHOT_FIELDS = (
         "title", "lead", "body", "section_id", "rubric_id", "author_id", "hot", "status",
-        "published_at", "deleted_at", "lead_image_id",
+        "published_at", "deleted_at", "lead_image_id", "lead_image_alt",
     )  # fmt: skip
 
     class Meta:
@@ -913,6 +919,7 @@ class Revision(BaseModel):
                 kept.append(name)
         if self.lead_image_id is None or Media.get_or_none(Media.id == self.lead_image_id):
             changes["lead_image"] = self.lead_image_id
+            changes["lead_image_alt"] = self.lead_image_alt
         else:
             kept.append("lead image")
         return changes, kept

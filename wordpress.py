@@ -825,6 +825,7 @@ class Importer:
             created_at=created,
             updated_at=max(modified or created, created),
             lead_image=lead_image,
+            lead_image_alt=lead_image.alt if lead_image else "",
         )
         ArticleIndex.store(article)
         Revision.record(article, None, "imported from WordPress")

@@ -42,7 +42,6 @@ from models import (
     Section,
     User,
     slugify,
-    write_transaction,
 )
 from sanitize import clean_html, plain_text
 
@@ -60,6 +59,7 @@ FIELD_LABELS = {
     "author": "author",
     "published_at": "publication time",
     "lead_image": "lead image",
+    "lead_image_alt": "alt text of the lead image",  # saved with the lead image
 }
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> sends
 ACTION_LABELS = {
@@ -107,7 +107,10 @@ def optional_id(value):
 
 
 class ArticleForm(Form):
-    """Every editable field; a single-field save validates just its field."""
+    """Every editable field of `article`; a single-field save validates just its field.
+
+    The lead image comes with its alt text (`lead_image_alt`): saving one saves both.
+    """
 
     class Meta:
         csrf = False  # CSRFProtect checks every POST before any view runs
@@ -123,16 +126,22 @@ class ArticleForm(Form):
     lead_image = SelectField("Lead image", coerce=optional_id)
     lead_image_alt = StringField("Alt text of the lead image", validators=[Length(max=1000)])
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, article, formdata=None):
+        self.article = article
+        super().__init__(formdata=formdata, data=article_form_data(article))
         self.section.choices = [SelectChoice(s.id, s.name) for s in Section.ordered()]
         self.rubric.choices = [SelectChoice(r.id, r.name) for r in Rubric.ordered()]
         staff = User.select().where(User.role != "reader").order_by(User.display_name, User.id)
         self.author.choices = [SelectChoice(u.id, u.display_name) for u in staff]
         self.section.validate_choice = self.rubric.validate_choice = False
         self.author.validate_choice = False
-        self.lead_image.choices = lead_image_choices(self.lead_image.data)
+        self.lead_image.choices = lead_image_choices(self.lead_image.data, article)
         self.lead_image.validate_choice = False
+
+    @property
+    def live(self):
+        """Published or scheduled: saves reach readers, so they are held to publishing's checks."""
+        return self.article.is_live
 
     def validate_title(self, field):
         field.data = " ".join((field.data or "").split())
@@ -151,8 +160,6 @@ class ArticleForm(Form):
         if not User.get_or_none((User.id == field.data) & (User.role != "reader")):
             raise ValidationError("Choose one of the listed authors.")
 
-    live = False  # set for a published or scheduled article: see validate_body
-
     def validate_body(self, field):
         # A live article's text reaches readers as it is saved: publishing checked its
         # images' descriptions, and so must every later save.
@@ -166,11 +173,7 @@ class ArticleForm(Form):
 
     def validate_lead_image_alt(self, field):
         image = self.live and Media.get_or_none(Media.id == self.lead_image.data)
-        if not image:
-            return
-        # The alt text sent with the image replaces the image's own (desk.save_article).
-        alt = self.value_of("lead_image_alt") if field.raw_data else image.alt.strip()
-        if not alt:
+        if image and not self.value_of("lead_image_alt"):
             raise ValidationError(
                 "The lead image has no alt text. Describe it for readers who cannot see it, "
                 "then save."
@@ -198,13 +201,39 @@ class ArticleForm(Form):
         if name == "published_at":
             return self.published_at.parsed
         if name == "lead_image_alt":
-            return " ".join((self.lead_image_alt.data or "").split())
+            return self.chosen_alt()
         return self[name].data
 
-    @classmethod
-    def for_article(cls, article, formdata=None):
-        form = cls(formdata=formdata, obj=None, data=article_form_data(article))
-        return form
+    def chosen_alt(self):
+        """The article's description of the chosen lead image: as sent; else the same
+        image keeps the article's own, and another starts with its uploader's."""
+        image_id = self.lead_image.data
+        if image_id is None:
+            return ""
+        if self.lead_image_alt.raw_data:
+            return " ".join((self.lead_image_alt.data or "").split())
+        if image_id == self.article.lead_image_id:
+            return self.article.lead_image_alt
+        image = Media.get_or_none(Media.id == image_id)
+        return " ".join(image.alt.split()) if image else ""
+
+    def validate_fields(self, names):
+        """Validate these fields (the lead image with its alt text); True if all are valid."""
+        names = [*names, "lead_image_alt"] if "lead_image" in names else names
+        results = [self[name].validate(self, extra_validators=self.inline(name)) for name in names]
+        return all(results)
+
+    def inline(self, name):
+        """The form's validate_<name> as an extra validator of that field alone."""
+        method = getattr(self, f"validate_{name}", None)
+        return [lambda _form, field: method(field)] if method else []
+
+    def changes(self, names):
+        """{field: value to store} of these fields; the lead image brings its alt text."""
+        changes = {name: self.value_of(name) for name in names}
+        if "lead_image" in changes:
+            changes["lead_image_alt"] = self.value_of("lead_image_alt")
+        return changes
 
 
 def article_form_data(article):
@@ -218,19 +247,25 @@ def article_form_data(article):
         "author": article.author_id,
         "published_at": to_local_input(article.published_at),
         "lead_image": article.lead_image_id,
-        "lead_image_alt": article.lead_image.alt if article.lead_image_id else "",
+        "lead_image_alt": article.lead_image_alt,
     }
 
 
-def lead_image_choices(current_id):
-    """No image, the current one, and the latest uploads, newest first."""
+def lead_image_choices(current_id, article):
+    """No image, the current one, and the latest uploads, newest first.
+
+    The library is shared: every member of staff may use any upload. Each option
+    carries the description the alt text field takes when it is chosen (editor.js):
+    the article's own for its image, else the uploader's.
+    """
     recent = list(Media.select().order_by(Media.id.desc()).limit(LEAD_IMAGE_CHOICES))
     if current_id and all(m.id != current_id for m in recent):
         recent.insert(0, Media.get_or_none(Media.id == current_id))
     choices = [SelectChoice("", "No lead image")]
     for item in filter(None, recent):
-        label = f"{item.alt or 'No alt text yet'} ({item.width}×{item.height})"
-        kw = {"data-alt": item.alt, "data-src": item.url_of(item.rendition(480)[2])}
+        alt = article.lead_image_alt if item.id == article.lead_image_id else item.alt
+        label = f"{alt or 'No alt text yet'} ({item.width}×{item.height})"
+        kw = {"data-alt": alt, "data-src": item.url_of(item.rendition(480)[2])}
         choices.append(SelectChoice(item.id, label, render_kw=kw))
     return choices
 
@@ -270,7 +305,7 @@ def article_for(article_id, field=None):
     if article is None or not article.may_view(current_user):
         abort(404)
     if field is not None:
-        if field not in FIELD_LABELS:
+        if field not in Article.EDITOR_FIELDS:
             abort(404)
         if field not in article.editable_fields(current_user):
             abort(403)
@@ -359,23 +394,8 @@ def readable(revision, name):
     if name in ("published_at", "deleted_at"):
         return to_local_input(value).replace("T", " ") if value else "—"
     if name == "lead_image_id":
-        image = Media.get_or_none(Media.id == value) if value else None
-        return f"image {value}: {image.alt or '(no alt text)'}" if image else "(none)"
+        return f"image {value}" if value else "(none)"
     return str(value)
-
-
-def save_article(article, changes, version, form):
-    """Article.save_changes, and the lead image's alt text when the form sent one.
-
-    The alt text lives on the image (Media), so that it follows the image wherever it
-    is used; it is saved in the same transaction as the article.
-    """
-    with write_transaction():
-        saved = article.save_changes(changes, version, current_user)
-        if "lead_image" in changes and saved.lead_image_id and "lead_image_alt" in request.form:
-            alt = form.value_of("lead_image_alt")
-            Media.update(alt=alt).where(Media.id == saved.lead_image_id).execute()
-    return saved
 
 
 # --- Dashboard ------------------------------------------------------------------------------
@@ -451,35 +471,29 @@ def upload_media():
 
 @bp.get("/articles/<id:article_id>/fields/<name>")
 def show_field(article_id, name):
-    return field_view(article_for(article_id), name if name in FIELD_LABELS else abort(404))
+    if name not in Article.EDITOR_FIELDS:
+        abort(404)
+    return field_view(article_for(article_id), name)
 
 
 @bp.get("/articles/<id:article_id>/fields/<name>/edit")
 def edit_field(article_id, name):
     article = article_for(article_id, name)
-    return field_form(article, name, ArticleForm.for_article(article))
+    return field_form(article, name, ArticleForm(article))
 
 
 @bp.post("/articles/<id:article_id>/fields/<name>")
 def save_field(article_id, name):
     article = article_for(article_id, name)
     version = base_version()
-    form = ArticleForm(formdata=request.form, data=article_form_data(article))
-    form.live = article.is_live
-    names = [name, "lead_image_alt"] if name == "lead_image" else [name]
-    valid = [form[n].validate(form, extra_validators=form_validators(form, n)) for n in names]
-    if not all(valid):
+    form = ArticleForm(article, request.form)
+    if not form.validate_fields([name]):
         return field_form(article, name, form, status=422, version=version)
     try:
-        saved = save_article(article, {name: form.value_of(name)}, version, form)
+        saved = article.save_changes(form.changes([name]), version, current_user)
     except EditConflict as conflict:
         return field_form(conflict.current, name, form, status=409, conflict=conflict)
     return field_view(saved, name, message="Saved.")
-
-
-def form_validators(form, name):
-    inline = getattr(form, f"validate_{name}", None)
-    return [lambda _form, field: inline(field)] if inline else []
 
 
 @bp.route("/articles/<id:article_id>/edit", methods=["GET", "POST"])
@@ -490,24 +504,16 @@ def edit_article(article_id):
     if not fields:
         abort(403)
     if request.method == "GET":
-        form = ArticleForm.for_article(article)
+        form = ArticleForm(article)
         return render_template("desk/edit.html", article=article, form=form, fields=fields)
     version = base_version()
-    form = ArticleForm(formdata=request.form, data=article_form_data(article))
-    form.live = article.is_live
-    # Every field is checked, so that all errors show at once.
-    checked = [*fields, "lead_image_alt"] if "lead_image" in fields else fields
-    results = [
-        form[name].validate(form, extra_validators=form_validators(form, name)) for name in checked
-    ]
-    valid = all(results)
-    if not valid:
+    form = ArticleForm(article, request.form)
+    if not form.validate_fields(fields):  # every field is checked: all errors show at once
         return render_template(
             "desk/edit.html", article=article, form=form, fields=fields, version=version
         ), 422
-    changes = {name: form.value_of(name) for name in fields}
     try:
-        saved = save_article(article, changes, version, form)
+        saved = article.save_changes(form.changes(fields), version, current_user)
     except EditConflict as conflict:
         return render_template(
             "desk/edit.html",
@@ -525,7 +531,7 @@ def take_action(article_id, action):
     article = article_for(article_id)
     publish_at = None
     if action == "schedule":
-        form = ArticleForm(formdata=request.form, data=article_form_data(article))
+        form = ArticleForm(article, request.form)
         try:
             form.validate_published_at(form.published_at)
         except ValidationError as error:
@@ -614,6 +620,15 @@ def restore_revision(article_id, version):
     if revision is None:
         abort(404)
     changes, kept = revision.restorable_changes()
+    if article.is_live:  # what is restored reaches readers: held to publishing's checks
+        try:
+            Article(**{**article.__data__, **changes}).check_alt_text()
+        except ValueError:
+            flash(
+                f"Version {version} was not restored: it has an image without alt text, and "
+                "this article is live. Copy what you need from it by hand, or unpublish first."
+            )
+            return redirect(url_for("desk.history", article_id=article.id)), 303
     try:
         saved = article.save_changes(
             changes, base_version(), current_user, action=f"restored version {version}"

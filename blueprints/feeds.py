@@ -6,6 +6,7 @@ it from `share_meta()` and `news_article_ld()` below.
 """
 
 import datetime as dt
+import html
 from dataclasses import dataclass
 from email.utils import format_datetime
 from urllib.parse import urlsplit
@@ -23,8 +24,14 @@ FEED_SIZE = 20
 SITEMAP_CHUNK = 10_000  # URLs per sitemap file; the protocol allows 50,000
 
 
+# Characters XML 1.0 cannot carry, not even escaped: one would make the whole feed unreadable
+# (web pages tolerate them, and titles, leads and bodies may hold them). A str.translate
+# table that drops them: several times faster than a regular expression on a whole feed.
+NOT_IN_XML = dict.fromkeys([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0xFFFE, 0xFFFF])
+
+
 def xml_response(template, mimetype, **context):
-    response = make_response(render_template(template, **context))
+    response = make_response(render_template(template, **context).translate(NOT_IN_XML))
     response.mimetype = mimetype
     return response
 
@@ -49,6 +56,18 @@ def feed(feed_format, title, link, articles):
         updated=updated,
         self_url=url_for(request.endpoint, **request.view_args, _external=True),
     )
+
+
+@bp.app_template_filter("html_text")
+def html_text(text):
+    """Plain text as the text of HTML, for every feed field that readers render as HTML:
+    RSS titles and descriptions (whose readers guess), Atom's type="html".
+
+    Escaped here as HTML, then once more as XML by the template's autoescaping (this is
+    a str, not Markup): a lead of `<img src=x onerror=…>` reaches readers as those
+    characters, never as an element.
+    """
+    return html.escape(text or "", quote=False)
 
 
 @bp.app_template_filter("rfc822")
@@ -211,7 +230,11 @@ def share_image(article=None):
         return ShareImage(logo_url(), site_settings().name, LOGO_SIZE, LOGO_SIZE, own=False)
     width, height, _, _ = image.rendition(SHARE_IMAGE_WIDTH)
     return ShareImage(
-        media.share_url(image, SHARE_IMAGE_WIDTH), image.alt or article.title, width, height, True
+        media.share_url(image, SHARE_IMAGE_WIDTH),
+        article.lead_image_alt or article.title,
+        width,
+        height,
+        True,
     )
 
 

@@ -58,6 +58,16 @@ def without_exported_at(text):
     return re.sub(r'"exported_at":"[^"]*"', '"exported_at":""', text, count=1)
 
 
+def test_an_archive_of_version_one_describes_lead_images_as_the_image_did(app, runner, tmp_path):
+    path = write_archive(tmp_path / "a.zip", mutated(version_one))
+    result = run(runner, "import", path)
+    assert result.exit_code == 0, result.output
+    assert Article.get_by_id(7).lead_image_alt == "A gradient"
+    assert Revision.get(Revision.article == 7).lead_image_alt == "A gradient"
+    page = app.test_client().get("/articles/7/kept-title").get_data(as_text=True)
+    assert 'alt="A gradient"' in page
+
+
 def media_files(app):
     """{name: bytes} of every file in the site's media folder."""
     root = Path(app.config["MEDIA_ROOT"])
@@ -91,7 +101,8 @@ def fill_site(app):
     assert created and picture.variants != "[]"
     edited = Article.get(Article.title == demo.SEED_TITLE)
     body = edited.body + f'<p><img src="{picture.url}" alt="A gradient"></p>'
-    edited = edited.save_changes({"body": body, "lead_image": picture.id}, edited.version, editor)
+    lead = {"lead_image": picture.id, "lead_image_alt": "A gradient, as this story sees it"}
+    edited = edited.save_changes({"body": body, **lead}, edited.version, editor)
     edited = edited.save_changes({"title": "Russia and the US, again"}, edited.version, editor)
     trashed = Article.select().where(Article.id != edited.id).order_by(Article.id).first()
     trashed.take_action("trash", trashed.version, editor)
@@ -240,7 +251,7 @@ def test_without_password_hashes_accounts_need_a_reset_link(app, runner, tmp_pat
     assert result.exit_code == 0, result.output
     assert "without password hashes" in result.output
     data = json.loads(content_of(path))
-    assert data["format"] == "newsdesk-export" and data["version"] == 1
+    assert data["format"] == "newsdesk-export" and data["version"] == archive.VERSION == 2
     assert all("password_hash" not in user and "login_token" not in user for user in data["users"])
 
     second = second_site(tmp_path)
@@ -274,7 +285,7 @@ def test_the_content_json_format(app, runner, tmp_path):
     path = tmp_path / "site.zip"
     assert run(runner, "export", path).exit_code == 0
     text = content_of(path)
-    assert text.startswith('{"format":"newsdesk-export","version":1,"exported_at":"')
+    assert text.startswith('{"format":"newsdesk-export","version":2,"exported_at":"')
     data = json.loads(text)
     assert list(data) == ["format", "version", "exported_at", "site_settings", *archive.TABLES]
     assert "content_version" not in data["site_settings"]
@@ -345,16 +356,16 @@ def minimal_content():
         "id": 7, "title": "Kept title", "slug": "kept-title", "lead": "Lead.",
         "body": "<p>Body.</p>", "section_id": 3, "rubric_id": 4, "author_id": 2, "hot": False,
         "status": "published", "published_at": stamp, "created_at": stamp, "updated_at": stamp,
-        "version": 1, "deleted_at": None, "lead_image_id": 5,
+        "version": 1, "deleted_at": None, "lead_image_id": 5, "lead_image_alt": "A harbour",
     }  # fmt: skip
     revision = {
         key: article[key]
         for key in ("title", "lead", "body", "section_id", "rubric_id", "author_id", "hot",
-                    "status", "published_at", "deleted_at", "lead_image_id")
+                    "status", "published_at", "deleted_at", "lead_image_id", "lead_image_alt")
     }  # fmt: skip
     return {
         "format": "newsdesk-export",
-        "version": 1,
+        "version": 2,
         "exported_at": stamp,
         "site_settings": {
             "name": "Imported",
@@ -420,6 +431,13 @@ def minimal_content():
     }
 
 
+def version_one(content):
+    """`content` as format version 1 wrote it: no lead_image_alt of articles and revisions."""
+    content["version"] = 1
+    for row in content["articles"] + content["revisions"]:
+        del row["lead_image_alt"]
+
+
 def write_archive(path, content=None, files=None, raw=None):
     """A zip with content.json (`content` as JSON, or `raw` text) and media `files`."""
     if files is None:
@@ -444,7 +462,8 @@ def test_a_hand_written_archive_imports(app, runner, tmp_path):
     result = run(runner, "import", path)
     assert result.exit_code == 0, result.output
     article = Article.get_by_id(7)
-    assert article.lead_image.alt == "A gradient"
+    assert (article.lead_image_alt, article.lead_image.alt) == ("A harbour", "A gradient")
+    assert Revision.get(Revision.article == 7).lead_image_alt == "A harbour"
     assert article.published_at == dt.datetime(2024, 5, 6, 7, 8, 9)
     assert User.get_by_id(2).email == "ed@example.org"
     assert SiteSettings.get_by_id(1).timezone == "Europe/Berlin"
@@ -529,8 +548,19 @@ CASES = {
         "has no format",
     ),
     "a newer version": (
-        lambda p: write_archive(p, mutated(lambda c: c.update(version=2))),
-        "format version 2; this Newsdesk reads version 1",
+        lambda p: write_archive(p, mutated(lambda c: c.update(version=3))),
+        "format version 3; this Newsdesk reads format versions up to 2",
+    ),
+    "a version 2 article without its lead image's description": (
+        lambda p: write_archive(p, mutated(lambda c: drop(c["articles"][0], "lead_image_alt"))),
+        "articles[0] (id 7): missing key 'lead_image_alt'",
+    ),
+    "a version 1 revision with a later key": (
+        lambda p: write_archive(
+            p,
+            mutated(lambda c: (version_one(c), c["revisions"][0].update(lead_image_alt="x"))),
+        ),
+        "revisions[0] (id 1): unknown key 'lead_image_alt'",
     ),
     "a version named late": (
         # The row error is found first, but the version is what must be reported.

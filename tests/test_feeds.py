@@ -7,10 +7,11 @@ from urllib.parse import urlsplit
 
 import feedparser
 import pytest
+from feed_helpers import parse_unsanitized, shown
 
 from blueprints import feeds
 from factories import make_rubric, make_section, make_user
-from models import Article, utcnow
+from models import Article, SiteSettings, utcnow
 
 SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 
@@ -122,9 +123,52 @@ def test_special_characters_round_trip(client, make_article, feed_url):
         body="<p>Caf\u00e9 &amp; cr\u00e8me &lt;br&gt;</p>",
     )
     (entry,) = read_feed(client, feed_url).entries
-    assert entry.title == TRICKY_TITLE
-    assert entry.summary == "Fish & chips < 3 \u20ac, \u00abquoted\u00bb"
+    assert shown(entry.title_detail) == TRICKY_TITLE
+    assert shown(entry.summary_detail) == "Fish & chips < 3 \u20ac, \u00abquoted\u00bb"
     assert entry.content[0].value == "<p>Caf\u00e9 &amp; cr\u00e8me &lt;br&gt;</p>"
+
+
+# What an editor may type into a title, a lead or a tagline: plain text, whatever it looks like.
+HOSTILE = {
+    "image": "<img src=x onerror=alert(1)>",
+    "typed entities": "&lt;script&gt;alert(1)&lt;/script&gt; &amp;amp; &#60;b&#62;",
+    "CDATA end": "]]> <![CDATA[<b>bold</b>]]>",
+    "closing tags": '<b onmouseover="alert(1)">x</b></description></item><item>',
+    "quotes and ampersands": 'Tom & Jerry\'s "show" & <i>more</i> <!-- end',
+}
+ALL_FEEDS = {**FEEDS, **{f"{name} atom": url.replace("rss", "atom") for name, url in FEEDS.items()}}
+
+
+@pytest.mark.parametrize("feed_url", ALL_FEEDS.values(), ids=ALL_FEEDS)
+@pytest.mark.parametrize("text", HOSTILE.values(), ids=HOSTILE)
+def test_plain_text_reaches_feed_readers_as_text(client, make_article, feed_url, text):
+    SiteSettings.update(name=f"Site {text}", tagline=text, copyright_line=text).where(
+        SiteSettings.id == 1
+    ).execute()
+    SiteSettings.bump_content_version()
+    make_article(title=text, lead=text, body="<p>Calm.</p>")
+    response = client.get(feed_url)
+    feed = parse_unsanitized(response.data)
+    assert feed.bozo == 0, feed.get("bozo_exception")
+    (entry,) = feed.entries
+    assert shown(entry.title_detail) == text
+    assert shown(entry.summary_detail) == text
+    assert shown(feed.feed.title_detail).startswith(f"Site {text}")
+    assert shown(feed.feed.subtitle_detail) == text
+    if "rights_detail" in feed.feed:  # Atom's
+        assert shown(feed.feed.rights_detail) == text
+    assert entry.content[0].value == "<p>Calm.</p>"  # the body is HTML, as it was
+
+
+@pytest.mark.parametrize("feed_url", ALL_FEEDS.values(), ids=ALL_FEEDS)
+def test_control_characters_cannot_break_a_feed(client, make_article, feed_url):
+    make_article(title="Bell\x07 title", lead="Form\x0cfeed \x01lead", body="<p>a\x01b</p>")
+    feed = parse_unsanitized(client.get(feed_url).data)
+    assert feed.bozo == 0, feed.get("bozo_exception")
+    (entry,) = feed.entries
+    assert shown(entry.title_detail) == "Bell title"
+    assert shown(entry.summary_detail) == "Formfeed lead"
+    assert entry.content[0].value == "<p>ab</p>"
 
 
 def test_empty_feed_parses(client, app):

@@ -549,12 +549,11 @@ def test_setting_the_lead_image_is_a_revision_with_its_alt_text(app, editor, roo
     assert "A calm sea" in text_of(response)
     assert 'id="lead-image" hx-swap-oob="true"' in text_of(response)  # the figure follows
     saved = fresh(article)
-    assert (saved.lead_image_id, saved.version) == (item.id, 2)
-    assert Media.get_by_id(item.id).alt == "A calm sea"
+    assert (saved.lead_image_id, saved.lead_image_alt, saved.version) == (item.id, "A calm sea", 2)
+    assert Media.get_by_id(item.id).alt == ""  # the uploader's words stay theirs
     assert revision_count(article) == before + 1
-    assert Revision.get(Revision.article == article.id, Revision.version == 2).lead_image_id == (
-        item.id
-    )
+    revision = Revision.get(Revision.article == article.id, Revision.version == 2)
+    assert (revision.lead_image_id, revision.lead_image_alt) == (item.id, "A calm sea")
     # Removed again, then restored from the history.
     assert save_field(editor, article, "lead_image", lead_image="").status_code == 200
     assert fresh(article).lead_image_id is None
@@ -602,7 +601,7 @@ def test_the_plain_edit_form_sets_the_lead_image(app, editor, room):
     response = editor.post(f"/desk/articles/{article.id}/edit", data=form)
     assert response.status_code == 302
     assert fresh(article).lead_image_id == item.id
-    assert Media.get_by_id(item.id).alt == "Described in the plain form"
+    assert fresh(article).lead_image_alt == "Described in the plain form"
 
 
 def test_an_author_sets_the_lead_image_of_their_draft(app, client, room):
@@ -616,8 +615,10 @@ def test_an_author_sets_the_lead_image_of_their_draft(app, client, room):
 
 
 def with_lead_image(editor, room, alt="A harbour at dawn", **fields):
-    item = uploaded(editor, encode(picture((1800, 1200)), "JPEG"), alt=alt)
-    article = room.article("published", author=room.editor, lead_image=item.id, **fields)
+    item = uploaded(editor, encode(picture((1800, 1200)), "JPEG"), alt="The uploader's words")
+    article = room.article(
+        "published", author=room.editor, lead_image=item.id, lead_image_alt=alt, **fields
+    )
     return article, item
 
 
@@ -775,8 +776,108 @@ def test_a_live_article_gets_no_lead_image_without_alt_text(app, editor, room, s
     assert fresh(article).lead_image_id is None
     response = save_field(editor, article, "lead_image", **chosen, lead_image_alt="A calm sea")
     assert response.status_code == 200
-    assert (fresh(article).lead_image_id, Media.get_by_id(item.id).alt) == (item.id, "A calm sea")
+    assert (fresh(article).lead_image_id, fresh(article).lead_image_alt) == (item.id, "A calm sea")
     # Clearing the description of the live article's lead image is refused too.
     response = save_field(editor, article, "lead_image", **chosen, lead_image_alt="")
     assert response.status_code == 422
-    assert Media.get_by_id(item.id).alt == "A calm sea"
+    assert fresh(article).lead_image_alt == "A calm sea"
+
+
+# --- Each article describes its own lead image ----------------------------------------------------
+
+
+def lead_figure_alt(page):
+    """The alt text of the lead image above an article's text, as readers get it."""
+    figure = re.search(r'<div class="lead-image" id="lead-image">(.*?)</div>', page, re.S).group(1)
+    (tag,) = re.findall(r"<img [^>]*>", figure)
+    return re.search(r'alt="([^"]*)"', tag).group(1)
+
+
+@pytest.mark.parametrize("alt", ["Defaced", ""])
+def test_an_author_cannot_change_how_another_article_describes_its_image(
+    app, client, editor, room, alt
+):
+    item = uploaded(editor, png_bytes(), alt="")
+    theirs = room.article("published", author=room.editor)
+    chosen = {"lead_image": item.id, "lead_image_alt": "A harbour at dawn"}
+    assert save_field(editor, theirs, "lead_image", **chosen).status_code == 200
+    log_out(editor)
+    their_version, their_revisions = fresh(theirs).version, revision_count(theirs)
+
+    # The attack of issue 11: the author's own draft, the other article's image id.
+    log_in(client, room.author)
+    own = room.article("draft", author=room.author)
+    response = save_field(client, own, "lead_image", lead_image=item.id, lead_image_alt=alt)
+    assert response.status_code == 200  # the library is shared: using the picture is fine
+    assert (fresh(own).lead_image_id, fresh(own).lead_image_alt) == (item.id, alt)
+    log_out(client)
+
+    page = text_of(client.get(article_url(theirs)))
+    assert lead_figure_alt(page) == "A harbour at dawn"
+    assert 'content="A harbour at dawn"' in page  # og:image:alt, twitter:image:alt
+    assert "A harbour at dawn" in text_of(client.get(f"/text{article_url(theirs)}"))
+    assert (fresh(theirs).version, revision_count(theirs)) == (their_version, their_revisions)
+
+
+def test_a_new_description_of_a_live_articles_image_is_a_revision(app, editor, client, room):
+    item = uploaded(editor, png_bytes(), alt="")
+    article = room.article("published", author=room.editor)
+    chosen = {"lead_image": item.id}
+    save_field(editor, article, "lead_image", **chosen, lead_image_alt="A calm sea")
+    described = fresh(article).version
+    response = save_field(editor, article, "lead_image", **chosen, lead_image_alt="A stormy sea")
+    assert response.status_code == 200
+    saved = fresh(article)
+    assert (saved.version, saved.lead_image_alt) == (described + 1, "A stormy sea")
+    latest = Revision.get(Revision.article == article.id, Revision.version == saved.version)
+    assert (latest.lead_image_id, latest.lead_image_alt) == (item.id, "A stormy sea")
+
+    history = text_of(editor.get(f"/desk/articles/{article.id}/history"))
+    assert "<del>calm </del><ins>stormy </ins>sea" in history
+    assert "Alt text of the lead image" in history
+
+    restore = f"/desk/articles/{article.id}/revisions/{described}/restore"
+    assert editor.post(restore, data={"version": saved.version}).status_code == 302
+    assert fresh(article).lead_image_alt == "A calm sea"
+    log_out(editor)
+    assert lead_figure_alt(text_of(client.get(article_url(article)))) == "A calm sea"
+
+
+def test_choosing_an_image_without_a_description_keeps_or_offers_one(app, editor, room):
+    item = uploaded(editor, png_bytes(), alt="Words of the uploader")
+    article = room.article("draft", author=room.editor)
+    # Another image: it starts with its uploader's words.
+    assert save_field(editor, article, "lead_image", lead_image=item.id).status_code == 200
+    assert fresh(article).lead_image_alt == "Words of the uploader"
+    save_field(editor, article, "lead_image", lead_image=item.id, lead_image_alt="Own words")
+    # The same image again: the article keeps its own words.
+    assert save_field(editor, article, "lead_image", lead_image=item.id).status_code == 200
+    assert fresh(article).lead_image_alt == "Own words"
+    assert save_field(editor, article, "lead_image", lead_image="").status_code == 200
+    assert (fresh(article).lead_image_id, fresh(article).lead_image_alt) == (None, "")
+    assert Media.get_by_id(item.id).alt == "Words of the uploader"
+
+
+def test_publishing_needs_the_articles_own_description(app, editor, room):
+    item = uploaded(editor, png_bytes(), alt="Described in the library")
+    article = room.article("draft", author=room.editor, lead_image=item.id)
+    response = act(editor, article, "publish")
+    assert response.status_code == 422
+    assert "The lead image has no alt text" in text_of(response)
+
+
+def test_a_live_article_is_not_restored_to_a_version_without_alt_text(app, editor, room):
+    item = uploaded(editor, png_bytes(), alt="")
+    article = room.article("draft", author=room.editor, body="<p>Text.</p>")
+    save_field(editor, article, "lead_image", lead_image=item.id, lead_image_alt=" ")
+    undescribed = fresh(article).version
+    save_field(editor, article, "lead_image", lead_image=item.id, lead_image_alt="A calm sea")
+    assert act(editor, article, "publish").status_code == 200
+    before = fresh(article).version, revision_count(article)
+
+    restore = f"/desk/articles/{article.id}/revisions/{undescribed}/restore"
+    response = editor.post(restore, data={"version": fresh(article).version})
+    assert response.status_code == 303
+    assert "was not restored" in text_of(editor.get(response.headers["Location"]))
+    assert (fresh(article).version, revision_count(article)) == before
+    assert fresh(article).lead_image_alt == "A calm sea"

@@ -8,6 +8,7 @@ from conftest import database_url, sqlite_only
 from peewee import IntegerField
 from playhouse.migrate import migrate as run_operations
 
+import factories
 import migrations
 import models
 from app import create_app
@@ -77,6 +78,15 @@ def test_upgrade_from_the_first_released_schema(tmp_path):
                              status, published_at, created_at, updated_at, version)
             VALUES (7, 'Kept', 'kept', 'Lead', '<p>Body</p>', 1, 1, 1, 0, 'published',
                     '2020-01-02 00:00:00', '2020-01-01 00:00:00', '2020-01-02 00:00:00', 1);
+        INSERT INTO media (id, hash, ext, width, height, size, variants, alt, created_at)
+            VALUES (3, printf('%064d', 3), 'png', 10, 10, 100, '[]', 'A calm sea', '2020-01-01');
+        UPDATE article SET lead_image_id = 3 WHERE id = 7;
+        INSERT INTO revision (article_id, version, action, created_at, title, lead, body,
+                              section_id, rubric_id, author_id, hot, status, lead_image_id)
+            VALUES (7, 1, 'edited', '2020-01-02', 'Kept', 'Lead', '<p>Body</p>', 1, 1, 1, 0,
+                    'published', 3),
+                   (7, 0, 'edited', '2020-01-01', 'Kept', 'Lead', '<p>Body</p>', 1, 1, 1, 0,
+                    'draft', 99);
         """
     )
     connection.commit()
@@ -92,9 +102,42 @@ def test_upgrade_from_the_first_released_schema(tmp_path):
     with upgrade.app_context():
         assert migrations.current_version() == migrations.LATEST
         models.ArticleIndex.rebuild()
+        # Version 3: the image's description became the article's own, in its revisions too.
+        assert models.Article.get_by_id(7).lead_image_alt == "A calm sea"
+        revisions = models.Revision.select().order_by(models.Revision.version)
+        assert [r.lead_image_alt for r in revisions] == ["", "A calm sea"]  # 99: no such image
     response = app_on(old).test_client().get("/articles/7/kept")
     assert response.status_code == 200
     assert "Kept" in response.get_data(as_text=True)
+    assert 'alt="A calm sea"' in response.get_data(as_text=True)
+
+
+def test_version_3_moves_the_lead_images_description_to_each_article(tmp_path):
+    """From version 2, on either database: articles and revisions keep the description
+    their lead image had, and the history survives the new columns."""
+    path = tmp_path / "v2.db"
+    assert run(app_on(path), "init-db").exit_code == 0
+    with create_app_in_cli(path).app_context():
+        image = models.Media.create(
+            hash="b" * 64, ext="png", width=10, height=10, size=100, alt="A calm sea"
+        )
+        article = factories.make_article(lead_image=image)
+        models.Revision.record(article, None, "created")
+        for table in ("article", "revision"):
+            models.database.execute_sql(f'ALTER TABLE "{table}" DROP COLUMN "lead_image_alt"')
+        models.SchemaVersion.update(version=2).execute()
+        models.database.close()
+    fresh = app_on(tmp_path / "fresh3.db")
+    assert run(fresh, "init-db").exit_code == 0
+
+    upgrade = create_app_in_cli(path)
+    result = run(upgrade, "migrate")
+    assert result.exit_code == 0, result.output
+    assert schema_of(upgrade) == schema_of(fresh)
+    with upgrade.app_context():
+        assert models.Article.get_by_id(article.id).lead_image_alt == "A calm sea"
+        (revision,) = models.Revision.select()
+        assert revision.lead_image_alt == "A calm sea"
 
 
 def test_a_newer_schema_is_refused(tmp_path):

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import feedparser
 import pytest
 from desk_helpers import log_in, make_login
+from feed_helpers import shown
 
 from factories import make_rubric, make_section, make_user
 from models import Article, Media, Rubric, Section, SiteSettings, utcnow
@@ -256,15 +257,18 @@ def make_media(width, height, alt="Diplomats at the table in Beijing"):
 
 
 def test_an_article_with_a_lead_image_shares_it_in_a_large_card(client, article):
-    image = make_media(3000, 2000)
-    Article.update(lead_image=image).where(Article.id == article.id).execute()
+    image = make_media(3000, 2000, alt="The uploader's words")
+    described = "Diplomats at the table in Beijing"
+    Article.update(lead_image=image, lead_image_alt=described).where(
+        Article.id == article.id
+    ).execute()
     SiteSettings.bump_content_version()
     shared = f"http://localhost/media/{image.hash}-1600.jpg"  # the copy at most 1600 wide
     for path in (url(article), "/text" + url(article), url(article) + "/print"):
         head = head_of(client, path)
         assert head.meta("og:image") == head.meta("twitter:image") == shared
         assert (head.meta("og:image:width"), head.meta("og:image:height")) == ("1600", "1067")
-        assert head.meta("og:image:alt") == head.meta("twitter:image:alt") == image.alt
+        assert head.meta("og:image:alt") == head.meta("twitter:image:alt") == described
         assert head.meta("twitter:card") == "summary_large_image"
     data = head_of(client, url(article)).json_ld()
     assert data["image"] == [shared]
@@ -479,8 +483,8 @@ def test_atom_keeps_special_characters(client, make_article):
     body = "<p>Caf\u00e9 &amp; cr\u00e8me</p>"
     make_article(title=title, lead="Fish & chips < 3 \u20ac", body=body)
     (entry,) = read_atom(client, "/atom.xml").entries
-    assert entry.title == title
-    assert entry.summary == "Fish & chips < 3 \u20ac"
+    assert shown(entry.title_detail) == title
+    assert shown(entry.summary_detail) == "Fish & chips < 3 \u20ac"
     assert entry.content[0].value == body
 
 

@@ -318,7 +318,7 @@ def test_a_featured_image_is_imported_from_the_media_dir(app, runner, wp_content
     assert "  1 × file not in --media-dir" in result.output
     image = imported(101).lead_image
     assert image is not None
-    assert image.alt == "A harbour at dawn"
+    assert image.alt == imported(101).lead_image_alt == "A harbour at dawn"
     assert (image.width, image.height, image.ext) == (640, 400, "jpg")
     assert image.filename in media_files(app)
     assert imported(110).lead_image is None  # its file is missing

@@ -166,6 +166,7 @@ def illustrated(browser, live_server, admin, made):
                 "<p>The last paragraph.</p>"
             ),
             lead_image=lead["id"],
+            lead_image_alt=lead["alt"],
             section=Section.get(Section.slug == "analysis"),
             rubric=Rubric.ordered().first(),
             author=admin,
