@@ -49,6 +49,7 @@ from peewee import DatabaseError, IntegrityError
 from PIL import Image
 
 from media import ENCODER, SERVED_NAME
+from migrations import prepare_database
 from models import (
     Article,
     ArticleIndex,
@@ -907,12 +908,6 @@ def _counts(counts):
     return ", ".join(f"{count:,} {table.replace('_', ' ')}" for table, count in counts.items())
 
 
-def _ready_database():
-    from commands import prepare_database  # here: commands imports this module
-
-    prepare_database()
-
-
 @click.command("export")
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.option(
@@ -927,7 +922,7 @@ def export_command(path, with_password_hashes):
     Without --with-password-hashes, imported accounts must set a new password through
     a reset link. The site may keep running: the archive is one consistent snapshot.
     """
-    _ready_database()
+    prepare_database()
     with click.progressbar(length=row_count(), label="Exporting") as bar:
         try:
             summary = export_site(
@@ -961,7 +956,7 @@ def import_command(path):
     Ids, slugs and dates are kept, so every old URL works. The archive is checked
     whole first; the load is one transaction: on any failure nothing is imported.
     """
-    _ready_database()
+    prepare_database()
     importer = Importer(path)
     try:
         counts = importer.check()

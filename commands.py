@@ -14,21 +14,14 @@ import migrations
 import wordpress
 from blueprints.auth import reset_link
 from forms import EMAIL_PATTERN
-from models import Article, ArticleIndex, User, create_tables, database, write_content_stamp
+from migrations import prepare_database
+from models import Article, ArticleIndex, User, database, write_content_stamp
 from passwords import hash_password, password_problem
 
 DEMO_STAFF = (
     ("admin@newsdesk.test", "admin", "Demo Admin"),
     ("editor@newsdesk.test", "editor", "Demo Editor"),
 )
-
-
-def prepare_database():
-    """Create any missing tables, unless the database first needs `migrate`."""
-    problem = migrations.schema_problem()
-    if problem:
-        raise click.ClickException(problem)
-    create_tables()
 
 
 @click.command("init-db")

@@ -11,10 +11,11 @@ SCHEMA_VERSION. tests/test_migrations.py upgrades a database of the first releas
 schema (tests/data/schema-v1.sql) and compares the result with a fresh one.
 """
 
+import click
 from peewee import PostgresqlDatabase
 from playhouse.migrate import PostgresqlMigrator, SqliteMigrator
 
-from models import SCHEMA_VERSION, LegacyPost, SchemaVersion, database
+from models import SCHEMA_VERSION, LegacyPost, SchemaVersion, create_tables, database
 
 
 def add_legacy_posts(migrator):
@@ -54,6 +55,15 @@ def schema_problem():
         f"The database has schema version {version}, newer than this Newsdesk knows "
         f"({LATEST}). Run the release that wrote it, or a newer one."
     )
+
+
+def prepare_database():
+    """For a `flask` command: create any missing tables, unless the database first
+    needs `migrate` (then a ClickException says so)."""
+    problem = schema_problem()
+    if problem:
+        raise click.ClickException(problem)
+    create_tables()
 
 
 def pending():
