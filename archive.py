@@ -8,13 +8,15 @@ An archive is a zip file holding
        "site_settings": {...},
        "users": [{...}, ...], "sections": [...], "rubrics": [...], "media": [...],
        "articles": [...], "revisions": [...], "slug_redirects": [...],
-       "legacy_posts": [...]}
+       "legacy_posts": [...], "legacy_terms": [...]}
 
   one row per line, rows in id order, keys as in TABLES below (database column
   names: foreign keys are `section_id`, `author_id`, …). Datetimes are ISO 8601
   strings in UTC ("Z"), booleans are JSON booleans, `media.variants` is a list of
   [width, bytes]. Users carry no login token, and a `password_hash` only when the
-  export was asked for them (`--with-password-hashes`).
+  export was asked for them (`--with-password-hashes`). Version 2 added
+  `legacy_posts.path` and `legacy_terms` (old WordPress addresses); an archive of
+  version 1 lacks them and still imports.
 * `media/<file>`: every stored image file, named as in MEDIA_ROOT:
   `<sha256>.<ext>` and its narrower copies `<sha256>-<width>.<ext>`.
 
@@ -54,6 +56,7 @@ from models import (
     Article,
     ArticleIndex,
     LegacyPost,
+    LegacyTerm,
     Media,
     Revision,
     Rubric,
@@ -68,7 +71,8 @@ from models import (
 from sanitize import clean_html
 
 FORMAT = "newsdesk-export"
-VERSION = 1
+VERSION = 2
+READABLE_VERSIONS = (1, 2)
 CONTENT = "content.json"
 MEDIA_PREFIX = "media/"
 BATCH = 500  # rows per SELECT on export and per INSERT on import
@@ -117,9 +121,13 @@ TABLES = {
     # Posts imported from WordPress: their old permalinks keep redirecting.
     "legacy_posts": (LegacyPost, {
         "id": "id", "wp_id": "int", "post_type": "str", "slug": "str", "year": "int?",
-        "month": "int?", "day": "int?", "article_id": "id",
+        "month": "int?", "day": "int?", "article_id": "id", "path": "str?",
     }),
+    # Old category and tag archive addresses of WordPress: to a section or rubric.
+    "legacy_terms": (LegacyTerm, {"id": "id", "path": "str", "kind": "str", "target_id": "int"}),
 }  # fmt: skip
+# Tables and columns added in version 2: absent from an archive of version 1, read as empty.
+ADDED_IN_2 = {"legacy_terms", ("legacy_posts", "path")}
 
 # Columns deliberately left out of an archive (tests check every other column is in it).
 NOT_EXPORTED = {
@@ -148,6 +156,7 @@ UNIQUE = {
     "revisions": (("article_id", "version"),),
     "slug_redirects": (("kind", "old_slug"),),
     "legacy_posts": ("wp_id",),
+    "legacy_terms": ("path",),
 }
 STATUSES = (Article.DRAFT, Article.SUBMITTED, Article.PUBLISHED, Article.UNPUBLISHED)
 CHOICES = {
@@ -156,6 +165,7 @@ CHOICES = {
     ("articles", "status"): STATUSES,
     ("revisions", "status"): STATUSES,
     ("slug_redirects", "kind"): ("section", "rubric"),
+    ("legacy_terms", "kind"): ("section", "rubric"),
 }
 SANITIZED = {("articles", "body"), ("revisions", "body")}
 HASH = re.compile(r"[0-9a-f]{64}")
@@ -493,13 +503,13 @@ def convert_row(table, index, row, sanitize=True):
     unknown = sorted(set(row) - allowed)
     if unknown:
         raise ArchiveError(f"{label}: unknown key {_short(unknown[0])}.")
-    missing = [column for column in kinds if column not in row]
+    missing = [c for c in kinds if c not in row and (table, c) not in ADDED_IN_2]
     if missing:
         raise ArchiveError(f"{label}: missing key {missing[0]!r}.")
     values = {}
     for column, kind in kinds.items():
         try:
-            values[column] = _convert(kind, row[column])
+            values[column] = _convert(kind, row.get(column))
         except ValueError as error:
             raise ArchiveError(f"{label}: {column} {error}.") from None
         choices = CHOICES.get((table, column))
@@ -575,10 +585,11 @@ class _Checker:
                 )
             self.format = value
         elif key == "version":
-            if type(value) is not int or value != VERSION:  # noqa: E721 (true == 1)
+            if type(value) is not int or value not in READABLE_VERSIONS:  # noqa: E721 (true == 1)
+                readable = " and ".join(str(version) for version in READABLE_VERSIONS)
                 raise ArchiveError(
-                    f"This archive is format version {_short(value)}; this Newsdesk reads version "
-                    f"{VERSION} only. Import it with the Newsdesk release that wrote it."
+                    f"This archive is format version {_short(value)}; this Newsdesk reads versions "
+                    f"{readable}. Import it with the Newsdesk release that wrote it."
                 )
             self.version = value
         elif key == "exported_at":
@@ -658,7 +669,7 @@ class _Checker:
             raise ArchiveError(f"{CONTENT} has no format version.")
         if self.first_error:
             raise ArchiveError(self.first_error)
-        required = ["exported_at", "site_settings", *TABLES]
+        required = ["exported_at", "site_settings", *(t for t in TABLES if t not in ADDED_IN_2)]
         missing = [key for key in required if key not in self.seen]
         if missing:
             raise ArchiveError(f"{CONTENT} has no {missing[0]!r}: the archive is incomplete.")
@@ -686,6 +697,7 @@ def site_contents():
         ("articles", Article), ("revisions", Revision), ("sections", Section),
         ("rubrics", Rubric), ("users", User), ("media", Media),
         ("slug redirects", SlugRedirect), ("WordPress posts", LegacyPost),
+        ("WordPress archive addresses", LegacyTerm),
     ):  # fmt: skip
         count = model.select().count()
         if count:

@@ -14,8 +14,16 @@ schema (tests/data/schema-v1.sql) and compares the result with a fresh one.
 import click
 from peewee import PostgresqlDatabase
 from playhouse.migrate import PostgresqlMigrator, SqliteMigrator
+from playhouse.migrate import migrate as run_operations
 
-from models import SCHEMA_VERSION, LegacyPost, SchemaVersion, create_tables, database
+from models import (
+    SCHEMA_VERSION,
+    LegacyPost,
+    LegacyTerm,
+    SchemaVersion,
+    create_tables,
+    database,
+)
 
 
 def add_legacy_posts(migrator):
@@ -23,8 +31,16 @@ def add_legacy_posts(migrator):
     database.create_tables([LegacyPost], safe=True)
 
 
+def add_old_addresses(migrator):
+    """Version 3: each imported post's old address, and old category and tag archives."""
+    # A database upgraded from version 1 got the table in its current shape at step 2.
+    if "path" not in {column.name for column in database.get_columns("legacypost")}:
+        run_operations(migrator.add_column("legacypost", "path", LegacyPost.path))
+    database.create_tables([LegacyTerm], safe=True)
+
+
 # version -> step that upgrades a database from version - 1 to it.
-MIGRATIONS = {2: add_legacy_posts}
+MIGRATIONS = {2: add_legacy_posts, 3: add_old_addresses}
 
 LATEST = max(MIGRATIONS, default=1)
 assert LATEST == SCHEMA_VERSION, "add a migration step for every SCHEMA_VERSION"

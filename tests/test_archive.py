@@ -34,6 +34,7 @@ from models import (
     Article,
     ArticleIndex,
     LegacyPost,
+    LegacyTerm,
     Revision,
     Section,
     SiteSettings,
@@ -100,8 +101,13 @@ def fill_site(app):
     factories.make_article(title="Scheduled", published_at=utcnow() + dt.timedelta(days=2))
     news = Section.get(Section.slug == "news")
     news.rename("Breaking News", "breaking-news")
-    # As if imported from WordPress: its old permalinks redirect to the article.
-    LegacyPost.create(wp_id=4242, slug="old-post", year=2019, month=7, day=21, article=edited)
+    # As if imported from WordPress: its old addresses redirect to the article, and an old
+    # category archive to a rubric.
+    LegacyPost.create(
+        wp_id=4242, slug="old-post", year=2019, month=7, day=21, article=edited,
+        path="/archives/old-post",
+    )  # fmt: skip
+    LegacyTerm.create(path="/category/old-topic", kind="rubric", target_id=edited.rubric_id)
     return {"editor": editor, "edited": edited, "trashed": trashed, "picture": picture}
 
 
@@ -109,7 +115,8 @@ def public_urls():
     """Every public URL of the site: pages, text versions, feeds, sitemap, old slugs."""
     urls = ["/", "/text/", "/rss.xml", "/atom.xml", "/sitemap.xml", "/robots.txt",
             "/search?q=russia", "/section/news", "/section/news/rss.xml",
-            "/?p=4242", "/2019/07/21/old-post/"]  # fmt: skip
+            "/?p=4242", "/2019/07/21/old-post/", "/archives/old-post/",
+            "/category/old-topic/", "/category/old-topic/feed/"]  # fmt: skip
     for kind, model in (("section", models.Section), ("rubric", models.Rubric)):
         for item in model.select():
             base = f"/{kind}/{item.slug}"
@@ -240,7 +247,7 @@ def test_without_password_hashes_accounts_need_a_reset_link(app, runner, tmp_pat
     assert result.exit_code == 0, result.output
     assert "without password hashes" in result.output
     data = json.loads(content_of(path))
-    assert data["format"] == "newsdesk-export" and data["version"] == 1
+    assert data["format"] == "newsdesk-export" and data["version"] == 2
     assert all("password_hash" not in user and "login_token" not in user for user in data["users"])
 
     second = second_site(tmp_path)
@@ -274,7 +281,7 @@ def test_the_content_json_format(app, runner, tmp_path):
     path = tmp_path / "site.zip"
     assert run(runner, "export", path).exit_code == 0
     text = content_of(path)
-    assert text.startswith('{"format":"newsdesk-export","version":1,"exported_at":"')
+    assert text.startswith('{"format":"newsdesk-export","version":2,"exported_at":"')
     data = json.loads(text)
     assert list(data) == ["format", "version", "exported_at", "site_settings", *archive.TABLES]
     assert "content_version" not in data["site_settings"]
@@ -347,7 +354,7 @@ def minimal_content():
     }  # fmt: skip
     return {
         "format": "newsdesk-export",
-        "version": 1,
+        "version": 2,
         "exported_at": stamp,
         "site_settings": {
             "name": "Imported",
@@ -408,8 +415,10 @@ def minimal_content():
                 "month": 5,
                 "day": 6,
                 "article_id": 7,
+                "path": "/archives/kept",
             }
         ],
+        "legacy_terms": [{"id": 1, "path": "/category/money", "kind": "rubric", "target_id": 4}],
     }
 
 
@@ -446,7 +455,23 @@ def test_a_hand_written_archive_imports(app, runner, tmp_path):
     assert client.get("/articles/7/kept-title").status_code == 200
     assert client.get("/section/old-news").headers["Location"].endswith("/section/news")
     assert client.get("/?p=123").headers["Location"].endswith("/articles/7/kept-title")
+    assert client.get("/archives/kept/").headers["Location"].endswith("/articles/7/kept-title")
+    assert client.get("/category/money/").headers["Location"].endswith("/rubric/economy")
     assert client.get(f"/media/{PICTURE_HASH}.png").data == PICTURE
+
+
+def test_an_archive_of_version_1_imports(app, runner, tmp_path):
+    """Written before old WordPress addresses were kept: no paths, no archive addresses."""
+    content = minimal_content()
+    content["version"] = 1
+    del content["legacy_terms"], content["legacy_posts"][0]["path"]
+    result = run(runner, "import", write_archive(tmp_path / "a.zip", content))
+    assert result.exit_code == 0, result.output
+    assert LegacyPost.get(LegacyPost.wp_id == 123).path is None
+    assert LegacyTerm.select().count() == 0
+    client = app.test_client()
+    assert client.get("/2024/05/06/kept-title/").headers["Location"].endswith("/kept-title")
+    assert client.get("/archives/kept/").status_code == 404
 
 
 def test_password_hashes_are_held_to_what_werkzeug_makes_here():
@@ -522,8 +547,8 @@ CASES = {
         "has no format",
     ),
     "a newer version": (
-        lambda p: write_archive(p, mutated(lambda c: c.update(version=2))),
-        "format version 2; this Newsdesk reads version 1",
+        lambda p: write_archive(p, mutated(lambda c: c.update(version=3))),
+        "format version 3; this Newsdesk reads versions 1 and 2",
     ),
     "a version named late": (
         # The row error is found first, but the version is what must be reported.

@@ -8,6 +8,7 @@ from conftest import database_url, sqlite_only
 from peewee import IntegerField
 from playhouse.migrate import migrate as run_operations
 
+import factories
 import migrations
 import models
 from app import create_app
@@ -94,6 +95,35 @@ def test_upgrade_from_the_first_released_schema(tmp_path):
     assert "Kept" in response.get_data(as_text=True)
 
 
+def test_upgrade_from_version_2_keeps_imported_wordpress_posts(tmp_path):
+    """Version 3 added each imported post's old address and the old archive addresses."""
+    fresh = app_on(tmp_path / "fresh.db")
+    assert run(fresh, "init-db").exit_code == 0
+    path = tmp_path / "v2.db"
+    app = create_app_in_cli(path)
+    assert run(app, "init-db").exit_code == 0
+    with app.app_context():  # back to version 2's tables, with an imported post in them
+        database = models.database
+        database.execute_sql("DROP TABLE legacyterm")
+        database.execute_sql("DROP INDEX legacypost_path")
+        database.execute_sql("ALTER TABLE legacypost DROP COLUMN path")
+        models.SchemaVersion.update(version=2).execute()
+        article = factories.make_article(title="Kept", slug="kept")
+        database.execute_sql(
+            "INSERT INTO legacypost (wp_id, post_type, slug, year, month, day, article_id) "
+            f"VALUES (42, 'post', 'kept', 2019, 7, 21, {article.id})"
+        )
+        database.close()
+
+    result = run(create_app_in_cli(path), "migrate")
+    assert result.exit_code == 0, result.output
+    assert "steps [3]" in result.output
+    assert schema_of(create_app_in_cli(path)) == schema_of(fresh)
+    client = app_on(path).test_client()
+    for old in ("/?p=42", "/2019/07/21/kept/"):
+        assert client.get(old).headers["Location"] == f"/articles/{article.id}/kept", old
+
+
 def test_a_newer_schema_is_refused(tmp_path):
     path = tmp_path / "future.db"
     assert run(app_on(path), "init-db").exit_code == 0
@@ -147,12 +177,12 @@ def test_a_failing_step_changes_nothing(tmp_path, monkeypatch):
         run_operations(migrator.add_column("section", "colour", IntegerField(null=True)))
         raise RuntimeError("disk full")
 
-    monkeypatch.setitem(migrations.MIGRATIONS, 2, half_done)
-    monkeypatch.setattr(migrations, "LATEST", 2)
-    set_schema_version(app_on(path), 1)
+    latest = migrations.LATEST
+    monkeypatch.setitem(migrations.MIGRATIONS, latest, half_done)
+    set_schema_version(app_on(path), latest - 1)
     app = create_app_in_cli(path)
     with app.app_context(), pytest.raises(RuntimeError, match="disk full"):
         migrations.migrate()
     assert schema_of(app) == before
     with app.app_context():
-        assert migrations.current_version() == 1
+        assert migrations.current_version() == latest - 1
