@@ -243,7 +243,7 @@ def init_responses(app):
 
     @app.errorhandler(404)
     def not_found(error):
-        return error_page(
+        return public.old_address_redirect() or error_page(
             404,
             "Page not found",
             "There is no page at this address. It may have been moved or unpublished.",

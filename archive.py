@@ -8,15 +8,16 @@ An archive is a zip file holding
        "site_settings": {...},
        "users": [{...}, ...], "sections": [...], "rubrics": [...], "media": [...],
        "articles": [...], "revisions": [...], "slug_redirects": [...],
-       "legacy_posts": [...]}
+       "legacy_posts": [...], "legacy_terms": [...]}
 
   one row per line, rows in id order, keys as in TABLES below (database column
   names: foreign keys are `section_id`, `author_id`, …). Datetimes are ISO 8601
   strings in UTC ("Z"), booleans are JSON booleans, `media.variants` is a list of
   [width, bytes]. Users carry no login token, and a `password_hash` only when the
   export was asked for them (`--with-password-hashes`). Version 2 added each
-  article's (and revision's) `lead_image_alt`; archives of version 1 are read too,
-  their articles taking the description their lead image had (ADDED, FILL_IN).
+  article's (and revision's) `lead_image_alt`, `legacy_posts.path` and `legacy_terms`
+  (old WordPress addresses); archives of version 1 are read too, their articles taking
+  the description their lead image had (ADDED, TABLES_ADDED, FILL_IN).
 * `media/<file>`: every stored image file, named as in MEDIA_ROOT:
   `<sha256>.<ext>` and its narrower copies `<sha256>-<width>.<ext>`.
 
@@ -51,11 +52,12 @@ from peewee import DatabaseError, IntegrityError
 from PIL import Image
 
 from media import ENCODER, SERVED_NAME
-from migrations import carry_lead_image_alt
+from migrations import carry_lead_image_alt, prepare_database
 from models import (
     Article,
     ArticleIndex,
     LegacyPost,
+    LegacyTerm,
     Media,
     Revision,
     Rubric,
@@ -120,14 +122,21 @@ TABLES = {
     # Posts imported from WordPress: their old permalinks keep redirecting.
     "legacy_posts": (LegacyPost, {
         "id": "id", "wp_id": "int", "post_type": "str", "slug": "str", "year": "int?",
-        "month": "int?", "day": "int?", "article_id": "id",
+        "month": "int?", "day": "int?", "article_id": "id", "path": "str?",
     }),
+    # Old category and tag archive addresses of WordPress: to a section or rubric.
+    "legacy_terms": (LegacyTerm, {"id": "id", "path": "str", "kind": "str", "target_id": "int"}),
 }  # fmt: skip
 
 # Columns a format version added: (table, column) -> version. An older archive's rows
 # lack them; they are loaded with the column's default, then FILL_IN sets them as the
 # schema migration set them in an older database.
-ADDED = {("articles", "lead_image_alt"): 2, ("revisions", "lead_image_alt"): 2}
+ADDED = {
+    ("articles", "lead_image_alt"): 2,
+    ("revisions", "lead_image_alt"): 2,
+    ("legacy_posts", "path"): 2,
+}
+TABLES_ADDED = {"legacy_terms": 2}  # table -> the version that added it (older: none)
 FILL_IN = {2: carry_lead_image_alt}  # version -> step for archives older than it
 
 # Columns deliberately left out of an archive (tests check every other column is in it).
@@ -157,6 +166,7 @@ UNIQUE = {
     "revisions": (("article_id", "version"),),
     "slug_redirects": (("kind", "old_slug"),),
     "legacy_posts": ("wp_id",),
+    "legacy_terms": ("path",),
 }
 STATUSES = (Article.DRAFT, Article.SUBMITTED, Article.PUBLISHED, Article.UNPUBLISHED)
 CHOICES = {
@@ -165,6 +175,7 @@ CHOICES = {
     ("articles", "status"): STATUSES,
     ("revisions", "status"): STATUSES,
     ("slug_redirects", "kind"): ("section", "rubric"),
+    ("legacy_terms", "kind"): ("section", "rubric"),
 }
 SANITIZED = {("articles", "body"), ("revisions", "body")}
 HASH = re.compile(r"[0-9a-f]{64}")
@@ -519,7 +530,7 @@ def convert_row(table, index, row, sanitize=True, version=VERSION):
             values[column] = model._meta.columns[column].default
             continue
         try:
-            values[column] = _convert(kind, row[column])
+            values[column] = _convert(kind, row.get(column))
         except ValueError as error:
             raise ArchiveError(f"{label}: {column} {error}.") from None
         choices = CHOICES.get((table, column))
@@ -678,7 +689,8 @@ class _Checker:
             raise ArchiveError(f"{CONTENT} has no format version.")
         if self.first_error:
             raise ArchiveError(self.first_error)
-        required = ["exported_at", "site_settings", *TABLES]
+        tables = [table for table in TABLES if TABLES_ADDED.get(table, 1) <= self.version]
+        required = ["exported_at", "site_settings", *tables]
         missing = [key for key in required if key not in self.seen]
         if missing:
             raise ArchiveError(f"{CONTENT} has no {missing[0]!r}: the archive is incomplete.")
@@ -706,6 +718,7 @@ def site_contents():
         ("articles", Article), ("revisions", Revision), ("sections", Section),
         ("rubrics", Rubric), ("users", User), ("media", Media),
         ("slug redirects", SlugRedirect), ("WordPress posts", LegacyPost),
+        ("WordPress archive addresses", LegacyTerm),
     ):  # fmt: skip
         count = model.select().count()
         if count:
@@ -931,12 +944,6 @@ def _counts(counts):
     return ", ".join(f"{count:,} {table.replace('_', ' ')}" for table, count in counts.items())
 
 
-def _ready_database():
-    from commands import prepare_database  # here: commands imports this module
-
-    prepare_database()
-
-
 @click.command("export")
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.option(
@@ -951,7 +958,7 @@ def export_command(path, with_password_hashes):
     Without --with-password-hashes, imported accounts must set a new password through
     a reset link. The site may keep running: the archive is one consistent snapshot.
     """
-    _ready_database()
+    prepare_database()
     with click.progressbar(length=row_count(), label="Exporting") as bar:
         try:
             summary = export_site(
@@ -985,7 +992,7 @@ def import_command(path):
     Ids, slugs and dates are kept, so every old URL works. The archive is checked
     whole first; the load is one transaction: on any failure nothing is imported.
     """
-    _ready_database()
+    prepare_database()
     importer = Importer(path)
     try:
         counts = importer.check()

@@ -14,12 +14,12 @@ import migrations
 import wordpress
 from blueprints.auth import reset_link
 from forms import EMAIL_PATTERN
+from migrations import prepare_database
 from models import (
     Article,
     ArticleIndex,
     User,
     UserSession,
-    create_tables,
     database,
     write_content_stamp,
 )
@@ -29,14 +29,6 @@ DEMO_STAFF = (
     ("admin@newsdesk.test", "admin", "Demo Admin"),
     ("editor@newsdesk.test", "editor", "Demo Editor"),
 )
-
-
-def prepare_database():
-    """Create any missing tables, unless the database first needs `migrate`."""
-    problem = migrations.schema_problem()
-    if problem:
-        raise click.ClickException(problem)
-    create_tables()
 
 
 @click.command("init-db")

@@ -115,6 +115,16 @@ def accept_upload(upload, alt, user):
 
     Returns (Media, created). Raises Refused, having stored nothing.
     """
+    image, ext = checked_image(upload)
+    files = encode_all(image, ext)
+    return store(files, ext, image.size, " ".join((alt or "").split()), user)
+
+
+def checked_image(upload):
+    """(the cleaned first frame, its extension) of an upload that passes every check.
+
+    Raises Refused. Stores nothing: a dry run checks files with this alone.
+    """
     if upload is None or not hasattr(upload, "stream"):
         raise Refused(400, f"No file was sent. Choose a {ACCEPTED} image to upload.")
     limit = current_app.config["MEDIA_MAX_BYTES"]
@@ -123,9 +133,7 @@ def accept_upload(upload, alt, user):
         raise Refused(400, "The file is empty. Choose an image to upload.")
     if len(data) > limit:
         raise Refused(413, f"The file is larger than {human_size(limit)}: make it smaller.")
-    image, ext = decode(data, current_app.config["MEDIA_MAX_PIXELS"])
-    files = encode_all(image, ext)
-    return store(files, ext, image.size, " ".join((alt or "").split()), user)
+    return decode(data, current_app.config["MEDIA_MAX_PIXELS"])
 
 
 def looks_like_svg(data):

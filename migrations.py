@@ -16,6 +16,7 @@ alter_column_type …), because dropping the old table cascades, and dropping
 `article` would delete every revision. Add NOT NULL columns with a database default.
 """
 
+import click
 from peewee import SQL, PostgresqlDatabase, TextField, fn
 from playhouse.migrate import PostgresqlMigrator, SqliteMigrator
 from playhouse.migrate import migrate as run_operations
@@ -24,11 +25,13 @@ from models import (
     SCHEMA_VERSION,
     Article,
     LegacyPost,
+    LegacyTerm,
     Media,
     Registration,
     Revision,
     SchemaVersion,
     UserSession,
+    create_tables,
     database,
 )
 
@@ -67,8 +70,21 @@ def add_user_sessions(migrator):
     database.create_tables([UserSession, Registration], safe=True)
 
 
+def add_old_addresses(migrator):
+    """Version 5: each imported post's old address, and old category and tag archives."""
+    # A database upgraded from version 1 got the table in its current shape at step 2.
+    if "path" not in {column.name for column in database.get_columns("legacypost")}:
+        run_operations(migrator.add_column("legacypost", "path", LegacyPost.path))
+    database.create_tables([LegacyTerm], safe=True)
+
+
 # version -> step that upgrades a database from version - 1 to it.
-MIGRATIONS = {2: add_legacy_posts, 3: describe_lead_images_per_article, 4: add_user_sessions}
+MIGRATIONS = {
+    2: add_legacy_posts,
+    3: describe_lead_images_per_article,
+    4: add_user_sessions,
+    5: add_old_addresses,
+}
 
 LATEST = max(MIGRATIONS, default=1)
 assert LATEST == SCHEMA_VERSION, "add a migration step for every SCHEMA_VERSION"
@@ -99,6 +115,15 @@ def schema_problem():
         f"The database has schema version {version}, newer than this Newsdesk knows "
         f"({LATEST}). Run the release that wrote it, or a newer one."
     )
+
+
+def prepare_database():
+    """For a `flask` command: create any missing tables, unless the database first
+    needs `migrate` (then a ClickException says so)."""
+    problem = schema_problem()
+    if problem:
+        raise click.ClickException(problem)
+    create_tables()
 
 
 def pending():

@@ -35,7 +35,7 @@ from sanitize import fold_yo, images_missing_alt, index_text
 
 database = DatabaseProxy()
 
-SCHEMA_VERSION = 4  # the schema these models describe: bump with a step in migrations.py
+SCHEMA_VERSION = 5  # the schema these models describe: bump with a step in migrations.py
 
 SIDEBAR_SIZE = 8  # titles in each section's sidebar list, as on the seed page
 
@@ -1078,6 +1078,16 @@ class LegacyPost(BaseModel):
     month = IntegerField(null=True)
     day = IntegerField(null=True)
     article = ForeignKeyField(Article, on_delete="CASCADE")
+    # Its old address (<link>) as wordpress.old_address normalises it; looked up on 404s.
+    path = CharField(max_length=1000, null=True, index=True)
+
+
+class LegacyTerm(BaseModel):
+    """An archive address of an imported WordPress category or tag, for 301s (wordpress.py)."""
+
+    path = CharField(max_length=1000, unique=True)  # normalised: wordpress.old_address
+    kind = CharField()  # "section" or "rubric": where the archive's posts went
+    target_id = IntegerField()
 
 
 @dataclass
@@ -1204,6 +1214,7 @@ MODELS = (
     Revision,
     SlugRedirect,
     LegacyPost,
+    LegacyTerm,
     ArticleIndex,
 )
 

@@ -12,8 +12,10 @@ entities (reading local files) before they begin.
 
 Mapping rules (the command's help says them too):
 
-* post -> article; page -> article with --pages (else skipped); attachment -> used
-  only as a featured image; every other post type is skipped.
+* post -> article; page -> article with --pages (else skipped); attachment -> its
+  file, when a post uses it (featured image, images and links in the body), comes
+  from --uploads into the media library (class Uploads); every other post type is
+  skipped.
 * status: publish -> published; future -> published at its future date
   (scheduled); draft -> draft; pending -> submitted; private -> draft; a
   password-protected post -> draft (its text was not public); trash,
@@ -21,7 +23,8 @@ Mapping rules (the command's help says them too):
 * categories -> rubrics (or sections, --categories sections); the first category
   of a post wins; "Uncategorized" counts as none; no category -> the default
   (--rubric / --section); the other taxonomy is always the default. --map renames
-  and merges. Tags and comments are kept out (Newsdesk has neither): counted.
+  and merges. Tags and comments are kept out (Newsdesk has neither): counted;
+  old category and tag archive addresses redirect (below).
 * authors -> users with the author role and no email or password (they cannot log
   in): an existing staff user with the author's email, or else with the same
   display name, is reused.
@@ -29,6 +32,11 @@ Mapping rules (the command's help says them too):
   pubDate; "0000-00-00 00:00:00" is unset.
 * a post already imported (by its WordPress id) is skipped: running the same file
   again, or a later export of the same site, adds only what is new.
+
+Old addresses keep working (`moved`, asked only when a request would be a 404):
+each item's own old address (its <link>, whatever the permalink structure),
+/?p=ID and /?page_id=ID, /YYYY/MM/(DD/)slug/, and the old category and tag
+archives (with their /feed/ and /page/N/) answer 301 with the new address.
 """
 
 import contextlib
@@ -41,7 +49,7 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import parse_qsl, unquote, urlsplit
 from xml.etree.ElementTree import Element, SubElement
 from xml.parsers import expat
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -51,16 +59,18 @@ from flask.cli import with_appcontext
 from werkzeug.datastructures import FileStorage
 
 import media
+from migrations import prepare_database
 from models import (
     Article,
     ArticleIndex,
     LegacyPost,
+    LegacyTerm,
+    Media,
     Revision,
     Rubric,
     Section,
     SiteSettings,
     User,
-    create_tables,
     slugify,
     utcnow,
     write_transaction,
@@ -216,7 +226,10 @@ class Scan:
     items: int = 0
     authors: dict = field(default_factory=dict)  # login -> (display name, email)
     categories: dict = field(default_factory=dict)  # nicename -> name
+    category_parents: dict = field(default_factory=dict)  # nicename -> parent's nicename
     attachments: dict = field(default_factory=dict)  # wp id -> Attachment
+    upload_bases: set = field(default_factory=set)  # URL paths the uploads were served under
+    home: str = ""  # the old site's path ("blog" for example.com/blog/), no slashes
     is_wxr: bool = False
 
 
@@ -238,18 +251,29 @@ def scan(path):
         elif tag == "wp:category":
             nicename = unquote(text_of(element, "wp:category_nicename")).strip().lower()
             found.categories[nicename] = plain(text_of(element, "wp:cat_name"))
+            parent = unquote(text_of(element, "wp:category_parent")).strip().lower()
+            if parent:
+                found.category_parents[nicename] = parent
+        elif tag in ("wp:base_blog_url", "link") and not found.home:
+            found.home = old_address(url_parts(element.text or "")[0]).strip("/")
         elif tag == "item":
             found.items += 1
             if text_of(element, "wp:post_type") == "attachment":
                 wp_id = as_int(text_of(element, "wp:post_id"))
                 meta = postmeta(element)
-                found.attachments[wp_id] = Attachment(
+                attachment = found.attachments[wp_id] = Attachment(
                     url=text_of(element, "wp:attachment_url").strip(),
                     file=meta.get("_wp_attached_file", "").strip(),
                     alt=plain(meta.get("_wp_attachment_image_alt", "")),
                     title=plain(text_of(element, "title")),
                     parent=as_int(text_of(element, "wp:post_parent")),
                 )
+                # Where the site served its uploads: the file's URL minus its own path.
+                url_path = url_parts(attachment.url)[0]
+                if attachment.file and url_path.endswith("/" + attachment.file):
+                    base = url_path[: -len(attachment.file)]
+                    if len(base) > 1:
+                        found.upload_bases.add(base)
     if not found.is_wxr:
         raise WXRError(
             "the file is RSS but not a WordPress export: it has no WXR (wp:) elements. "
@@ -298,14 +322,16 @@ def link(url, text=None):
 class BodyConverter:
     """WordPress post content -> sanitized Newsdesk HTML, counting what it drops."""
 
-    def __init__(self, attachments, summary):
+    def __init__(self, attachments, summary, uploads):
         self.attachments = attachments
         self.summary = summary
+        self.uploads = uploads
         self.by_parent = {}  # post id -> its attachments, for [gallery] without ids
         for attachment in attachments.values():
             self.by_parent.setdefault(attachment.parent, []).append(attachment)
 
-    def convert(self, content, wp_id=None):
+    def convert(self, content, wp_id=None, post=""):
+        """`post` names the post in reports of images that could not be imported."""
         text = (content or "").replace("\r\n", "\n").replace("\r", "\n")
         text = MORE_TAG.sub("", text)
         blocks = []  # rendered shortcodes, put back after wpautop
@@ -316,7 +342,7 @@ class BodyConverter:
         while PLACEHOLDER.search(text):
             text = re.sub(r"<p>\s*(\x02\d+\x03)\s*</p>", r"\1", text)
             text = PLACEHOLDER.sub(lambda m: blocks[int(m.group(1))], text)
-        clean = clean_html(text)
+        clean = clean_html(self.uploads.rewrite(text, post))
         clean = re.sub(r"<p>(?:\s|<br>)+", "<p>", clean)  # what a dropped <script> leaves
         clean = re.sub(r"(?:\s|<br>)+</p>", "</p>", clean)
         return re.sub(r"<p>(?:\s|&nbsp;)*</p>\s*", "", clean).strip()
@@ -445,6 +471,242 @@ def first_sentence(text, limit=LEAD_LENGTH):
     return sentence
 
 
+# --- Images: the old uploads folder into the media library ------------------------------------
+
+UPLOADS_PATH = "/wp-content/uploads/"
+# WordPress's copies of an upload: name-300x200.jpg (a size), name-scaled.jpg (a big
+# upload scaled down), name-rotated.jpg; the original is name.jpg.
+SIZE_SUFFIX = re.compile(r"(?:-(?:[0-9]{1,5}x[0-9]{1,5}|scaled|rotated))+$")
+IMAGE_SUFFIXES = (
+    ".jpg", ".jpeg", ".jpe", ".png", ".gif", ".webp", ".avif", ".bmp", ".tif", ".tiff", ".svg",
+    ".heic",
+)  # fmt: skip
+TAG_ATTRIBUTE = re.compile(r"""([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?""")
+LINK_ELEMENT = re.compile(r"<a\b([^>]*)>(.*?)</a\s*>", re.IGNORECASE | re.DOTALL)
+WP_IMAGE_CLASS = re.compile(r"\bwp-image-([0-9]{1,10})\b")
+# A dry run checks each file but stores none: body URLs are rewritten to this stand-in.
+NOT_STORED = Media(hash="dry-run", ext="jpg")
+
+
+def tag_attributes(text):
+    """{name: value} of the attributes in a start tag's text after its name (values
+    unescaped; the first of a repeated name wins, as in browsers)."""
+    attributes = {}
+    for match in TAG_ATTRIBUTE.finditer(text):
+        name = match.group(1).lower()
+        value = next((v for v in match.group(2, 3, 4) if v is not None), "")
+        attributes.setdefault(name, html.unescape(value))
+    return attributes
+
+
+def srcset_urls(srcset):
+    """The URLs of a srcset, widest first."""
+    candidates = []
+    for candidate in (srcset or "").split(","):
+        url, _, descriptor = candidate.strip().partition(" ")
+        width = as_int(descriptor.strip().rstrip("wx").split(".")[0]) or 0
+        if url:
+            candidates.append((width, url))
+    return [url for _, url in sorted(candidates, key=lambda c: -c[0])]
+
+
+@dataclass
+class ImageProblem:
+    """An image a post uses that is not in the media library: for the summary."""
+
+    post: str  # 'post 102 “Title”'
+    url: str
+    reason: str
+
+
+class Uploads:
+    """The old site's wp-content/uploads folder (--uploads): the images posts use go into the
+    media library, and bodies point at them there.
+
+    Every file passes media.py's checks, like any upload, and is imported once however
+    many posts and sizes use it (a size variant counts as its original when that is in
+    the folder). The paths come from the export, which is not trusted: a file is looked
+    for under the folder only ("..", a symlink out, a NUL: never opened). An image that
+    could not be imported is reported with its post and URL. Without a folder, nothing is
+    imported and bodies keep their old URLs (counted).
+    """
+
+    def __init__(self, root, found, summary, dry_run):
+        self.root = root.resolve() if root else None
+        self.found = found
+        self.by_file = {a.file: a for a in found.attachments.values() if a.file}
+        self.summary = summary
+        self.dry_run = dry_run
+        self.results = {}  # resolved file -> Media (NOT_STORED in a dry run), or Refused
+        self.reported = set()  # (post, original file) already reported
+        self.written = []  # media files written, removed again if the import fails
+
+    # Finding the file ---------------------------------------------------------------------
+
+    def relative(self, url):
+        """The path under uploads/ of a URL of the old uploads (any host), or None."""
+        path = url_parts(html.unescape(url or "").replace("\\", "/"))[0]
+        if UPLOADS_PATH in path:
+            return path.split(UPLOADS_PATH, 1)[1]
+        return next(
+            (path[len(base) :] for base in self.found.upload_bases if path.startswith(base)),
+            None,
+        )
+
+    @staticmethod
+    def originals(relative):
+        """The files to try for an uploads path: the original of a size copy first."""
+        folder, slash, name = relative.rpartition("/")
+        stem, dot, ext = name.rpartition(".")
+        if not dot:
+            return [relative]
+        original = SIZE_SUFFIX.sub("", stem) or stem
+        names = dict.fromkeys((f"{original}.{ext}", f"{original}-scaled.{ext}", name))
+        return [folder + slash + name for name in names]
+
+    def locate(self, relative):
+        """The file under the folder, or None; raises media.Refused for a path that would
+        leave it. The folder may be uploads/ itself, wp-content/ or the WordPress root."""
+        parts = [part for part in relative.split("/") if part not in ("", ".")]
+        if not parts or ".." in parts or any("\x00" in part for part in parts):
+            raise media.Refused(400, "its path leaves the uploads folder: never read")
+        for base in (self.root, self.root / "uploads", self.root / "wp-content" / "uploads"):
+            with contextlib.suppress(OSError, ValueError, RuntimeError):
+                path = base.joinpath(*parts).resolve()
+                if path.is_relative_to(self.root) and path.is_file():
+                    return path
+        return None
+
+    # Importing it -------------------------------------------------------------------------
+
+    def store(self, path, alt):
+        """The Media of a file (imported at its first use); raises media.Refused."""
+        if path not in self.results:
+            try:
+                self.results[path] = self.accept(path, alt)
+                self.summary.images_imported += 1
+            except media.Refused as refused:
+                self.results[path] = refused
+        result = self.results[path]
+        if isinstance(result, media.Refused):
+            raise result
+        return result
+
+    def accept(self, path, alt):
+        try:
+            stream = open(path, "rb")  # noqa: SIM115 (closed below; open errors are refusals)
+        except OSError as error:
+            raise media.Refused(400, f"the file cannot be read ({error.strerror})") from None
+        with stream:
+            upload = FileStorage(stream=stream, filename=path.name)
+            if self.dry_run:
+                media.checked_image(upload)
+                return NOT_STORED
+            found, created = media.accept_upload(upload, alt, None)
+        if created:
+            root = media.media_root()
+            self.written += [os.path.join(root, name) for *_, name, _ in found.renditions]
+        return found
+
+    def image(self, relatives, alt, post, url):
+        """The Media of the first of these uploads paths whose file is there and accepted
+        (each tried as its original first), or None, reported as missing or refused."""
+        refusal = None
+        tried = set()
+        for relative in relatives:
+            for candidate in self.originals(relative):
+                try:
+                    path = self.locate(candidate)
+                    if path is None or path in tried:
+                        continue
+                    tried.add(path)
+                    return self.store(path, alt)
+                except media.Refused as refused:
+                    refusal = refusal or refused
+        key = (post, self.originals(relatives[0])[0])
+        if key not in self.reported:
+            self.reported.add(key)
+            problems = self.summary.images_refused if refusal else self.summary.images_missing
+            reason = refusal.message if refusal else "no such file in --uploads"
+            problems.append(ImageProblem(post, url, reason))
+        return None
+
+    def attachment_paths(self, attachment):
+        """The uploads paths of an attachment's file: its own (once absolute in WordPress,
+        now relative to uploads/), then its URL's."""
+        paths = (self.relative(attachment.file) or attachment.file, self.relative(attachment.url))
+        return [path for path in paths if path]
+
+    def attachment_image(self, attachment, post):
+        """The Media of an attachment (a featured image), or None, reported."""
+        relatives = self.attachment_paths(attachment)
+        url = attachment.url or attachment.file
+        if not relatives:
+            self.summary.images_missing.append(ImageProblem(post, url, "not an uploads address"))
+            return None
+        return self.image(relatives, attachment.alt or attachment.title, post, url)
+
+    # Bodies -------------------------------------------------------------------------------
+
+    def rewrite(self, text, post):
+        """Body HTML (before sanitizing) with the old uploads' images from the media library.
+
+        <img> gets the local src (srcset and sizes go: pages make their own from the
+        stored sizes); a link to an uploaded image (the full size around a thumbnail, a
+        gallery's) gets the local URL. An image that could not be imported leaves its
+        alt text as "[Image: …]", as the text version shows images; a link to one
+        leaves its text.
+        """
+        text = IMAGE.sub(lambda match: self.body_image(match.group(0), post), text)
+        return LINK_ELEMENT.sub(lambda match: self.body_link(match, post), text)
+
+    def body_image(self, tag, post):
+        attributes = tag_attributes(tag[len("<img") :])
+        src = attributes.get("src", "")
+        attachment = None
+        if wp_image := WP_IMAGE_CLASS.search(attributes.get("class", "")):
+            attachment = self.found.attachments.get(int(wp_image.group(1)))
+        urls = [src, *srcset_urls(attributes.get("srcset"))]
+        relatives = [relative for url in urls if (relative := self.relative(url))]
+        if attachment:
+            relatives += self.attachment_paths(attachment)
+        if not relatives:
+            return tag  # not from the old uploads: left as it is
+        if self.root is None:
+            self.summary.images_left += 1
+            return tag
+        if attachment is None:
+            files = self.originals(relatives[0])
+            attachment = next((self.by_file[f] for f in files if f in self.by_file), None)
+        alt = " ".join(attributes.get("alt", "").split()) or (attachment.alt if attachment else "")
+        found = self.image(relatives, alt, post, src or urls[-1])
+        if found is None:
+            return f"[Image: {html.escape(alt)}]" if alt else ""
+        self.summary.body_images += 1
+        title = attributes.get("title", "")
+        title = f' title="{html.escape(title)}"' if title else ""
+        return f'<img src="{found.url}" alt="{html.escape(alt)}"{title}>'
+
+    def body_link(self, match, post):
+        href = tag_attributes(match.group(1)).get("href", "")
+        relative = self.relative(href)
+        if relative is None or not relative.lower().endswith(IMAGE_SUFFIXES):
+            return match.group(0)
+        if self.root is None:
+            self.summary.images_left += 1
+            return match.group(0)
+        found = self.image([relative], "", post, href)
+        if found is None:
+            return match.group(2)
+        return f'<a href="{found.url}">{match.group(2)}</a>'
+
+    def remove_written_files(self):
+        for path in self.written:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+        self.written.clear()
+
+
 # --- Dates ------------------------------------------------------------------------------------
 
 
@@ -491,9 +753,15 @@ class Summary:
     authors_created: list = field(default_factory=list)
     sections_created: list = field(default_factory=list)
     rubrics_created: list = field(default_factory=list)
-    images_imported: int = 0
-    images_missing: Counter = field(default_factory=Counter)  # reason -> count
-    images_refused: int = 0
+    images_imported: int = 0  # files put into the media library (each once)
+    featured_images: int = 0  # articles given their featured image
+    body_images: int = 0  # <img> in bodies now served from the media library
+    featured_left: int = 0  # featured images not imported: no --uploads
+    images_left: int = 0  # body images and links left at the old site: no --uploads
+    images_missing: list = field(default_factory=list)  # ImageProblem
+    images_refused: list = field(default_factory=list)  # ImageProblem
+    addresses: int = 0  # articles whose own old address (<link>) redirects
+    archives: Counter = field(default_factory=Counter)  # "category"/"tag" -> archives
     shortcodes_removed: Counter = field(default_factory=Counter)  # name -> count
     shortcodes_converted: Counter = field(default_factory=Counter)
     tags: set = field(default_factory=set)
@@ -531,13 +799,25 @@ class Summary:
         ):
             listed = f": {', '.join(names)}" if names else ""
             lines.append(f"{label} {would}created: {len(names)}{listed}")
-        missing = sum(self.images_missing.values())
-        images = f"Featured images {would}imported: {self.images_imported}, missing: {missing}"
-        if self.images_refused:
-            images += f", refused (not a usable image): {self.images_refused}"
-        lines.append(images)
-        for reason, count in sorted(self.images_missing.items()):
-            lines.append(f"  {count} × {reason}")
+        lines.append(
+            f"Image files {would}imported into the media library: {self.images_imported} "
+            f"(used as {self.featured_images} featured images, {self.body_images} images in "
+            "bodies)"
+        )
+        if self.featured_left or self.images_left:
+            lines.append(
+                f"Images not imported (no --uploads given): {self.featured_left} featured; "
+                f"{self.images_left} images and links in bodies left pointing at the old site"
+            )
+        for label, problems in (("missing", self.images_missing), ("refused", self.images_refused)):
+            if problems:
+                lines.append(f"Images {label}: {len(problems)}")
+                lines += [f"  {p.post}: {p.url}: {p.reason}" for p in problems]
+        lines.append(
+            f"Old addresses {would}redirected: the links of {self.addresses} articles (and "
+            f"/?p=ID of each), {self.archives['category']} category and "
+            f"{self.archives['tag']} tag archives"
+        )
         removed = sum(self.shortcodes_removed.values())
         lines.append(
             f"Shortcodes removed: {removed}"
@@ -564,7 +844,9 @@ class Options:
     section: str = "News"  # the default section (and rubric) for what categories do not set
     rubric: str = "General"
     mapping: dict = field(default_factory=dict)  # WordPress category -> Newsdesk name
-    media_dir: Path | None = None
+    uploads: Path | None = None  # the old site's wp-content/uploads folder
+    category_base: str = ""  # WordPress's Settings › Permalinks "Category base", if set
+    tag_base: str = ""
     dry_run: bool = False
 
 
@@ -592,7 +874,8 @@ class Importer:
         self.found = found
         self.options = options
         self.summary = summary
-        self.body = BodyConverter(found.attachments, summary)
+        self.uploads = Uploads(options.uploads, found, summary, options.dry_run)
+        self.body = BodyConverter(found.attachments, summary, self.uploads)
         self.now = utcnow()
         try:
             self.zone = ZoneInfo(SiteSettings.load().timezone)
@@ -603,9 +886,10 @@ class Importer:
             model: {row.name.casefold(): row for row in model.select().order_by(model.id)}
             for model in (Section, Rubric)
         }
-        self.media = {}  # attachment id -> Media (or True in a dry run)
-        self.written = []  # media files written, removed again if the import fails
         self.seen = set()  # WordPress ids met in this file
+        # For the old archive addresses (archive_addresses), gathered post by post:
+        self.term_votes = {}  # (taxonomy, nicename) -> Counter of where its posts went
+        self.fronts = Counter()  # the static start of post links (WordPress's "front")
 
     # Authors ------------------------------------------------------------------------------
 
@@ -655,23 +939,42 @@ class Importer:
         known[key] = row
         return row
 
+    @staticmethod
+    def terms(item):
+        """[(taxonomy, nicename, name)] of the item's categories ("category") and tags ("tag")."""
+        found = []
+        for term in children(item, "category"):
+            taxonomy = TAXONOMIES.get(term.get("domain", "category"))
+            if taxonomy:
+                nicename = unquote(term.get("nicename", "")).strip().lower()
+                found.append((taxonomy, nicename, plain(term.text or "")))
+        return found
+
+    def category_target(self, nicename, name=""):
+        """The Newsdesk name a WordPress category maps to; None for "Uncategorized" or a
+        category without a name."""
+        name = name or self.found.categories.get(nicename, "")
+        for key in (name.casefold(), nicename.casefold()):
+            if key and key in self.options.mapping:
+                return self.options.mapping[key]
+        if nicename == "uncategorized" or not name:
+            return None
+        return name
+
     def category_name(self, item):
         """The Newsdesk name the item's first category maps to, or None (no category)."""
-        for category in children(item, "category"):
-            if category.get("domain", "category") != "category":
-                continue
-            nicename = unquote(category.get("nicename", "")).strip().lower()
-            name = plain(category.text or "") or self.found.categories.get(nicename, "")
-            for key in (name.casefold(), nicename.casefold()):
-                if key and key in self.options.mapping:
-                    return self.options.mapping[key]
-            if nicename == "uncategorized" or not name:
-                continue
-            return name
+        for taxonomy, nicename, name in self.terms(item):
+            if taxonomy == "category" and (target := self.category_target(nicename, name)):
+                return target
         return None
 
-    def placement(self, item):
-        name = self.category_name(item)
+    def default_name(self):
+        """The default of the taxonomy categories become."""
+        if self.options.categories == "sections":
+            return self.options.section
+        return self.options.rubric
+
+    def placement(self, name):
         if self.options.categories == "sections":
             section = self.taxonomy(Section, name or self.options.section)
             rubric = self.taxonomy(Rubric, self.options.rubric)
@@ -680,66 +983,107 @@ class Importer:
             rubric = self.taxonomy(Rubric, name or self.options.rubric)
         return section, rubric
 
+    # Old addresses ------------------------------------------------------------------------
+
+    def category_path(self, nicename):
+        """'parent/child' of a nested WordPress category, as its archive address has it."""
+        chain = [nicename]
+        parents = self.found.category_parents
+        while (parent := parents.get(chain[-1])) and parent not in chain and len(chain) < 20:
+            chain.append(parent)
+        return "/".join(reversed(chain))
+
+    def note_addresses(self, item, post_type, post_name, path, target):
+        """What archive_addresses needs from a post: where its categories' and tags'
+        posts went (`target`: the name its category became), and its link's front."""
+        terms = [(taxonomy, nicename) for taxonomy, nicename, _ in self.terms(item) if nicename]
+        voters = []
+        for taxonomy, nicename in terms:
+            if taxonomy == "category":  # its archive lists the posts of those below it too
+                voters += [("category", name) for name in self.category_path(nicename).split("/")]
+            else:
+                voters.append((taxonomy, nicename))
+        for term in dict.fromkeys(voters):
+            self.term_votes.setdefault(term, Counter())[target.casefold()] += 1
+        if post_type != "post" or path is None or "?" in path:
+            return
+        # WordPress puts archives under the static start of the permalink structure
+        # (/archives/ of /archives/%post_id%): the segments before the first one that
+        # is the post's own (a number, its slug, author, category).
+        own = {post_name, text_of(item, "dc:creator").strip().lower()}
+        for taxonomy, nicename in terms:
+            if taxonomy == "category":
+                own.update(self.category_path(nicename).split("/"))
+        front = []
+        for segment in path.strip("/").split("/")[:-1]:
+            if segment.isdigit() or segment in own:
+                break
+            front.append(segment)
+        self.fronts["/".join(front)] += 1
+
+    def archive_addresses(self):
+        """Keep the old category and tag archive addresses, each leading to the section or
+        rubric its posts went to: a category to the one it became (if it became none,
+        like a tag, to the one most of its posts went to). Addresses kept by an earlier
+        import stay as they are."""
+        model = Section if self.options.categories == "sections" else Rubric
+        known = self.taxonomies[model]
+        targets = {}  # (taxonomy, nicename) -> key of `known`
+        for nicename in self.found.categories:
+            key = (self.category_target(nicename) or self.default_name()).casefold()
+            if nicename and key in known:
+                targets[("category", nicename)] = key
+        for term, votes in self.term_votes.items():
+            targets.setdefault(term, votes.most_common(1)[0][0])
+
+        home = self.found.home
+        front = self.fronts.most_common(1)[0][0] if self.fronts else home
+        addresses, aliases = {}, {}  # address -> (taxonomy, nicename, key)
+        for (taxonomy, nicename), key in targets.items():
+            base = self.options.category_base if taxonomy == "category" else self.options.tag_base
+            base = base.strip("/") or taxonomy
+            path = self.category_path(nicename) if taxonomy == "category" else nicename
+            for prefix in dict.fromkeys((front, home)):
+                start = f"/{prefix}/{base}" if prefix else f"/{base}"
+                addresses[old_address(f"{start}/{path}")] = (taxonomy, nicename, key)
+                # WordPress also answers a nested category by its own slug alone.
+                aliases[old_address(f"{start}/{nicename}")] = (taxonomy, nicename, key)
+        for address, target in aliases.items():
+            addresses.setdefault(address, target)
+
+        kept = {path for (path,) in LegacyTerm.select(LegacyTerm.path).tuples()}
+        kind = model.__name__.lower()
+        rows, counted = [], set()
+        for address, (taxonomy, nicename, key) in addresses.items():
+            if address in kept or len(address) > ADDRESS_LENGTH:
+                continue
+            counted.add((taxonomy, nicename))
+            if not self.options.dry_run:
+                rows.append({"path": address, "kind": kind, "target_id": known[key].id})
+        self.summary.archives.update(taxonomy for taxonomy, _ in counted)
+        for start in range(0, len(rows), 500):
+            LegacyTerm.insert_many(rows[start : start + 500]).execute()
+
     # Featured images ----------------------------------------------------------------------
 
-    def upload_path(self, attachment):
-        """The attachment's file under --media-dir, or None. Never a path outside it."""
-        root = self.options.media_dir.resolve()
-        relative = []
-        if attachment.file:
-            relative.append(attachment.file)
-        path = unquote(urlparse(attachment.url).path)
-        if "/uploads/" in path:
-            relative.append(path.split("/uploads/", 1)[1])
-        for rel in relative:
-            parts = [part for part in rel.split("/") if part not in ("", ".")]
-            if not parts or ".." in parts:
-                continue
-            for base in (root, root / "uploads", root / "wp-content" / "uploads"):
-                candidate = base.joinpath(*parts).resolve()
-                if candidate.is_relative_to(root) and candidate.is_file():
-                    return candidate
-        return None
-
-    def featured_image(self, item):
+    def featured_image(self, item, post):
+        """The post's featured image from --uploads (None in a dry run), or None, reported."""
         thumbnail = as_int(postmeta(item).get("_thumbnail_id"))
         if thumbnail is None:
             return None
-        if thumbnail in self.media:
-            return self.media[thumbnail]
         attachment = self.found.attachments.get(thumbnail)
-        missing = self.summary.images_missing
         if attachment is None:
-            missing["attachment not in the file"] += 1
+            problem = ImageProblem(post, f"attachment {thumbnail}", "not in the export")
+            self.summary.images_missing.append(problem)
             return None
-        if self.options.media_dir is None:
-            missing["no --media-dir given"] += 1
+        if self.uploads.root is None:
+            self.summary.featured_left += 1
             return None
-        path = self.upload_path(attachment)
-        if path is None:
-            missing["file not in --media-dir"] += 1
+        found = self.uploads.attachment_image(attachment, post)
+        if found is None:
             return None
-        if self.options.dry_run:
-            self.summary.images_imported += 1
-            self.media[thumbnail] = None
-            return None
-        try:
-            with open(path, "rb") as stream:
-                found, created = media.accept_upload(
-                    FileStorage(stream=stream, filename=path.name),
-                    attachment.alt or attachment.title,
-                    None,
-                )
-        except media.Refused:
-            self.summary.images_refused += 1
-            self.media[thumbnail] = None
-            return None
-        if created:
-            root = media.media_root()
-            self.written += [os.path.join(root, name) for *_, name, _ in found.renditions]
-        self.summary.images_imported += 1
-        self.media[thumbnail] = found
-        return found
+        self.summary.featured_images += 1
+        return None if found is NOT_STORED else found
 
     # Items --------------------------------------------------------------------------------
 
@@ -751,7 +1095,7 @@ class Importer:
         wp_id = as_int(text_of(item, "wp:post_id"))
         status = text_of(item, "wp:status").strip()
         if post_type == "attachment":
-            return self.skip("attachment: used only as a featured image")
+            return self.skip("attachment: imported only where a post uses its file")
         if post_type == "page" and not self.options.pages:
             return self.skip("page: pages are imported with --pages")
         if post_type not in ("post", "page"):
@@ -785,7 +1129,8 @@ class Importer:
             status = Article.PUBLISHED if when else Article.DRAFT
         published_at = (when or self.now) if status == Article.PUBLISHED else None
 
-        body = self.body.convert(text_of(item, "content:encoded"), wp_id)
+        post = f"{post_type} {wp_id} “{plain(text_of(item, 'title')) or 'untitled'}”"
+        body = self.body.convert(text_of(item, "content:encoded"), wp_id, post)
         body_text = plain_text(body)
         title = plain(text_of(item, "title"))[:TITLE_LENGTH].strip()
         title = title or first_sentence(body_text, 80) or f"Untitled {post_type} {wp_id}"
@@ -793,18 +1138,19 @@ class Importer:
         post_name = unquote(text_of(item, "wp:post_name")).strip().lower()
         slug = slugify(post_name) if has_slug_text(post_name) else slugify(title)
 
-        tags = {
-            plain(tag.text or "").casefold()
-            for tag in children(item, "category")
-            if tag.get("domain") in ("post_tag", "tag")
-        } - {""}
+        tags = {name.casefold() for taxonomy, _, name in self.terms(item) if taxonomy == "tag"}
+        tags.discard("")
         self.summary.tags |= tags
         self.summary.tagged_articles += bool(tags)
         self.summary.comments += len(children(item, "wp:comment"))
 
         author = self.author(text_of(item, "dc:creator"))
-        section, rubric = self.placement(item)
-        lead_image = self.featured_image(item)
+        category = self.category_name(item)
+        section, rubric = self.placement(category)
+        lead_image = self.featured_image(item, post)
+        path = link_address(text_of(item, "link"))
+        self.summary.addresses += path is not None
+        self.note_addresses(item, post_type, post_name, path, category or self.default_name())
         self.summary.imported[post_type] += 1
         state = "scheduled" if published_at and published_at > self.now else status
         self.summary.states[state] += 1
@@ -838,13 +1184,8 @@ class Importer:
             month=permalink_date.month if permalink_date else None,
             day=permalink_date.day if permalink_date else None,
             article=article,
+            path=path,
         )
-
-    def remove_written_files(self):
-        for path in self.written:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(path)
-        self.written.clear()
 
 
 def import_wordpress(path, options, progress=None, found=None):
@@ -863,6 +1204,7 @@ def import_wordpress(path, options, progress=None, found=None):
                 importer.item(element)
                 if progress:
                     progress(1)
+        importer.archive_addresses()
 
     if options.dry_run:
         run()
@@ -872,31 +1214,61 @@ def import_wordpress(path, options, progress=None, found=None):
             run()
             SiteSettings.bump_content_version()
     except BaseException:
-        importer.remove_written_files()
+        importer.uploads.remove_written_files()
         raise
     return summary
 
 
-# --- Old permalinks ---------------------------------------------------------------------------
+# --- Old addresses ----------------------------------------------------------------------------
+
+ADDRESS_LENGTH = 1000  # characters of LegacyPost.path and LegacyTerm.path; longer: not kept
+TAXONOMIES = {"category": "category", "post_tag": "tag", "tag": "tag"}  # WXR domain -> ours
+DATE_PERMALINK = re.compile(r"/([0-9]{4})/([0-9]{2})(?:/([0-9]{2}))?/([^/?]+)")
+FEED_SUFFIX = re.compile(r"/feed(?:/(?:rss2?|atom|rdf))?$")
+PAGE_SUFFIX = re.compile(r"/page/[0-9]{1,6}$")
 
 
-def legacy_article(wp_id=None, slug=None, year=None, month=None, day=None):
-    """The visible article imported from this WordPress post, or None.
+def url_parts(url):
+    """(percent-decoded path, raw query) of a URL or a path; the host is dropped."""
+    try:
+        parts = urlsplit((url or "").strip())
+    except ValueError:  # "http://[" and the like
+        return "", ""
+    return unquote(parts.path, errors="replace"), parts.query
 
-    By id (/?p=ID, /?page_id=ID) or by permalink (/YYYY/MM/DD/slug/, /YYYY/MM/slug/).
+
+def old_address(path, query=""):
+    """An old address as it is kept and looked up: its path (percent-decoded, NFC, lower
+    case, no empty segments or trailing slash) and its query parameters, sorted.
+
+    No host: the addresses still match after the site moved to another domain.
     """
+    address = "/" + "/".join(segment for segment in path.split("/") if segment)
+    pairs = sorted(parse_qsl(query, keep_blank_values=True))
+    if pairs:
+        address += "?" + "&".join(f"{name}={value}" for name, value in pairs)
+    return unicodedata.normalize("NFC", address).lower()
+
+
+def link_address(url):
+    """The old address of an item's <link>, or None: none, the home page, too long, or
+    ?p=ID (found by the post's id, under any path)."""
+    path, query = url_parts(url)
+    if legacy_id(dict(parse_qsl(query))) is not None:
+        return None
+    address = old_address(path, query)
+    return address if 1 < len(address) <= ADDRESS_LENGTH else None
+
+
+def visible_legacy(condition):
+    """The visible article of the first imported post meeting `condition`, or None."""
     query = Article.visible().join(LegacyPost, on=(LegacyPost.article == Article.id))
-    if wp_id is not None:
-        query = query.where(LegacyPost.wp_id == wp_id)
-    else:
-        query = query.where(
-            (LegacyPost.slug == slug.lower())
-            & (LegacyPost.year == year)
-            & (LegacyPost.month == month)
-        )
-        if day is not None:
-            query = query.where(LegacyPost.day == day)
-    return query.first()
+    return query.where(condition).order_by(LegacyPost.id).first()
+
+
+def legacy_article(wp_id):
+    """The visible article imported from the WordPress post with this id, or None."""
+    return visible_legacy(LegacyPost.wp_id == wp_id)
 
 
 def legacy_id(args):
@@ -906,6 +1278,41 @@ def legacy_id(args):
         if re.fullmatch(r"[0-9]{1,10}", value) and 0 < int(value) < 2**31:
             return int(value)
     return None
+
+
+def moved(path, query, wp_id=None):
+    """Where an address of the WordPress site imported here went, or None: ("article",
+    Article), ("section" or "rubric", the row), ("section_rss" or "rubric_rss", the row)
+    or ("site_rss", None).
+
+    `path` percent-decoded (as request.path is), `query` as sent, `wp_id` of ?p=ID.
+    Asked only for requests that would be 404s; two indexed lookups for most.
+    """
+    bare = old_address(path)
+    article = visible_legacy(LegacyPost.path.in_(list({old_address(path, query), bare})))
+    if article is None and wp_id:
+        article = legacy_article(wp_id)  # WordPress in a folder: /blog/?p=ID
+    if article is None and (date := DATE_PERMALINK.fullmatch(bare)):
+        # Posts imported before their links were kept, and a date permalink without the day.
+        year, month, day, slug = date.groups()
+        condition = (
+            (LegacyPost.slug == slug)
+            & (LegacyPost.year == int(year))
+            & (LegacyPost.month == int(month))
+        )
+        article = visible_legacy(condition & (LegacyPost.day == int(day)) if day else condition)
+    if article:
+        return "article", article
+    feed = FEED_SUFFIX.search(bare)
+    archive = PAGE_SUFFIX.sub("", bare[: feed.start()] if feed else bare)
+    if feed and not archive:
+        return "site_rss", None
+    term = LegacyTerm.get_or_none(LegacyTerm.path == archive) if archive else None
+    model = {"section": Section, "rubric": Rubric}.get(term.kind) if term else None
+    row = model.get_or_none(model.id == term.target_id) if model else None
+    if row is None:
+        return None
+    return (f"{term.kind}_rss" if feed else term.kind), row
 
 
 # --- The command ------------------------------------------------------------------------------
@@ -944,18 +1351,34 @@ def legacy_id(args):
     "several categories mapped to one name are merged. Repeatable.",
 )
 @click.option(
-    "--media-dir",
+    "--uploads",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="A copy of the site's wp-content/uploads folder: featured images are taken from it.",
+    help="A copy of the old site's wp-content/uploads folder (or of wp-content, or of the "
+    "WordPress folder): the images posts use, featured and in their text, are imported "
+    "from it.",
+)
+@click.option(
+    "--category-base",
+    default="",
+    metavar="BASE",
+    help="The old site's category base (WordPress: Settings › Permalinks), if it was set; "
+    "else category archives were at …/category/SLUG/.",
+)
+@click.option(
+    "--tag-base",
+    default="",
+    metavar="BASE",
+    help="The old site's tag base, if it was set; else tag archives were at …/tag/SLUG/.",
 )
 @click.option("--dry-run", is_flag=True, help="Read the file and report; store nothing.")
 @with_appcontext  # media.py reads the app's config
-def import_wordpress_command(file, pages, categories, section, rubric, mapping, media_dir, dry_run):
+def import_wordpress_command(
+    file, pages, categories, section, rubric, mapping, uploads, category_base, tag_base, dry_run
+):
     """Import a WordPress export (WXR) FILE.xml: posts (and pages) become articles.
 
     \b
-    Posts become articles; pages too with --pages; attachments serve only as
-    featured images (their files from --media-dir); menus, revisions and other
+    Posts become articles; pages too with --pages; menus, revisions and other
     post types are skipped. Status: publish -> published, future -> scheduled,
     draft -> draft, pending -> submitted, private and password-protected ->
     draft; trash and auto-draft are skipped.
@@ -968,8 +1391,17 @@ def import_wordpress_command(file, pages, categories, section, rubric, mapping, 
     and comments are left out: Newsdesk has neither. Every body is sanitized.
 
     \b
-    Old links keep working: /?p=ID, /?page_id=ID and /YYYY/MM/DD/slug/
-    redirect (301) to the new article.
+    With --uploads, every image a post uses (its featured image; images, their
+    size variants and srcset, and links to images in its text) goes through the
+    media library's checks, once per file, and the text points at the copy.
+    Images missing from the folder or refused are listed with their post; in
+    the text, an image that could not be imported leaves its alt text.
+
+    \b
+    Old addresses keep working (301 to the new page): each post's own old
+    link whatever the permalink structure, /?p=ID and /?page_id=ID, and the
+    category and tag archives (to the rubric or section their posts went to),
+    with their feeds.
 
     \b
     Running it again is safe: posts already imported (by their WordPress id)
@@ -985,14 +1417,16 @@ def import_wordpress_command(file, pages, categories, section, rubric, mapping, 
             section=" ".join(section.split()),
             rubric=" ".join(rubric.split()),
             mapping=parse_mapping(mapping),
-            media_dir=media_dir,
+            uploads=uploads,
+            category_base=category_base.strip(),
+            tag_base=tag_base.strip(),
             dry_run=dry_run,
         )
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--map") from None
     if not options.section or not options.rubric:
         raise click.BadParameter("needs a name", param_hint="--section/--rubric")
-    create_tables()
+    prepare_database()
     try:
         found = scan(file)
     except WXRError as error:

@@ -15,7 +15,7 @@ from markupsafe import Markup, escape
 from caching import named, per_version, site_settings
 from models import SIDEBAR_SIZE, Article, ArticleIndex, Rubric, Section, User
 from sanitize import without_images
-from wordpress import legacy_article, legacy_id
+from wordpress import legacy_article, legacy_id, moved
 
 bp = Blueprint("public", __name__)
 
@@ -124,21 +124,31 @@ def one_page(field, value):
 @bp.route("/")
 def index():
     wp_id = legacy_id(request.args)  # an old WordPress link: /?p=ID or /?page_id=ID
-    article = wp_id and legacy_article(wp_id=wp_id)
+    article = wp_id and legacy_article(wp_id)
     if article:
         return redirect(page_url("article", article_id=article.id, slug=article.slug), 301)
     return render_template("public/index.html", articles=named(Article.lead_stories()))
 
 
-@bp.route("/<int(fixed_digits=4):year>/<int(fixed_digits=2):month>/<slug>/", strict_slashes=False)
-@bp.route(
-    "/<int(fixed_digits=4):year>/<int(fixed_digits=2):month>/<int(fixed_digits=2):day>/<slug>/",
-    strict_slashes=False,
-)
-def wordpress_permalink(year, month, slug, day=None):
-    """An old WordPress permalink of an imported post: 301 to its article (wordpress.py)."""
-    article = legacy_article(slug=slug, year=year, month=month, day=day) or abort(404)
-    return redirect(page_url("article", article_id=article.id, slug=article.slug), 301)
+def old_address_redirect():
+    """A 301 for an address of the WordPress site imported here (wordpress.moved), or None.
+
+    Asked by the 404 handler only, so pages that exist pay nothing for it.
+    """
+    if request.method not in ("GET", "HEAD"):
+        return None
+    query = request.query_string.decode("utf-8", "replace")
+    found = moved(request.path, query, legacy_id(request.args))
+    if found is None:
+        return None
+    kind, row = found
+    if kind == "article":
+        url = page_url("article", article_id=row.id, slug=row.slug)
+    elif kind.endswith("_rss"):
+        url = url_for(f"feeds.{kind}", **({"slug": row.slug} if row else {}))
+    else:
+        url = page_url(kind, slug=row.slug)
+    return redirect(url, 301)
 
 
 def taxonomy_or_redirect(model, slug, view):

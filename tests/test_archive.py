@@ -34,6 +34,7 @@ from models import (
     Article,
     ArticleIndex,
     LegacyPost,
+    LegacyTerm,
     Revision,
     Section,
     SiteSettings,
@@ -111,8 +112,13 @@ def fill_site(app):
     factories.make_article(title="Scheduled", published_at=utcnow() + dt.timedelta(days=2))
     news = Section.get(Section.slug == "news")
     news.rename("Breaking News", "breaking-news")
-    # As if imported from WordPress: its old permalinks redirect to the article.
-    LegacyPost.create(wp_id=4242, slug="old-post", year=2019, month=7, day=21, article=edited)
+    # As if imported from WordPress: its old addresses redirect to the article, and an old
+    # category archive to a rubric.
+    LegacyPost.create(
+        wp_id=4242, slug="old-post", year=2019, month=7, day=21, article=edited,
+        path="/archives/old-post",
+    )  # fmt: skip
+    LegacyTerm.create(path="/category/old-topic", kind="rubric", target_id=edited.rubric_id)
     return {"editor": editor, "edited": edited, "trashed": trashed, "picture": picture}
 
 
@@ -120,7 +126,8 @@ def public_urls():
     """Every public URL of the site: pages, text versions, feeds, sitemap, old slugs."""
     urls = ["/", "/text/", "/rss.xml", "/atom.xml", "/sitemap.xml", "/robots.txt",
             "/search?q=russia", "/section/news", "/section/news/rss.xml",
-            "/?p=4242", "/2019/07/21/old-post/"]  # fmt: skip
+            "/?p=4242", "/2019/07/21/old-post/", "/archives/old-post/",
+            "/category/old-topic/", "/category/old-topic/feed/"]  # fmt: skip
     for kind, model in (("section", models.Section), ("rubric", models.Rubric)):
         for item in model.select():
             base = f"/{kind}/{item.slug}"
@@ -426,16 +433,22 @@ def minimal_content():
                 "month": 5,
                 "day": 6,
                 "article_id": 7,
+                "path": "/archives/kept",
             }
         ],
+        "legacy_terms": [{"id": 1, "path": "/category/money", "kind": "rubric", "target_id": 4}],
     }
 
 
 def version_one(content):
-    """`content` as format version 1 wrote it: no lead_image_alt of articles and revisions."""
+    """`content` as format version 1 wrote it: no lead_image_alt of articles and revisions,
+    no old WordPress addresses (paths of posts, archives of categories and tags)."""
     content["version"] = 1
     for row in content["articles"] + content["revisions"]:
         del row["lead_image_alt"]
+    for row in content["legacy_posts"]:
+        del row["path"]
+    del content["legacy_terms"]
 
 
 def write_archive(path, content=None, files=None, raw=None):
@@ -472,7 +485,22 @@ def test_a_hand_written_archive_imports(app, runner, tmp_path):
     assert client.get("/articles/7/kept-title").status_code == 200
     assert client.get("/section/old-news").headers["Location"].endswith("/section/news")
     assert client.get("/?p=123").headers["Location"].endswith("/articles/7/kept-title")
+    assert client.get("/archives/kept/").headers["Location"].endswith("/articles/7/kept-title")
+    assert client.get("/category/money/").headers["Location"].endswith("/rubric/economy")
     assert client.get(f"/media/{PICTURE_HASH}.png").data == PICTURE
+
+
+def test_an_archive_of_version_1_imports(app, runner, tmp_path):
+    """Written before old WordPress addresses were kept: no paths, no archive addresses."""
+    content = minimal_content()
+    version_one(content)
+    result = run(runner, "import", write_archive(tmp_path / "a.zip", content))
+    assert result.exit_code == 0, result.output
+    assert LegacyPost.get(LegacyPost.wp_id == 123).path is None
+    assert LegacyTerm.select().count() == 0
+    client = app.test_client()
+    assert client.get("/2024/05/06/kept-title/").headers["Location"].endswith("/kept-title")
+    assert client.get("/archives/kept/").status_code == 404
 
 
 def test_password_hashes_are_held_to_what_werkzeug_makes_here():

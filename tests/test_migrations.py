@@ -140,6 +140,35 @@ def test_version_3_moves_the_lead_images_description_to_each_article(tmp_path):
         assert revision.lead_image_alt == "A calm sea"
 
 
+def test_upgrade_from_version_4_keeps_imported_wordpress_posts(tmp_path):
+    """Version 5 added each imported post's old address and the old archive addresses."""
+    fresh = app_on(tmp_path / "fresh.db")
+    assert run(fresh, "init-db").exit_code == 0
+    path = tmp_path / "v2.db"
+    app = create_app_in_cli(path)
+    assert run(app, "init-db").exit_code == 0
+    with app.app_context():  # back to version 4's tables, with an imported post in them
+        database = models.database
+        database.execute_sql("DROP TABLE legacyterm")
+        database.execute_sql("DROP INDEX legacypost_path")
+        database.execute_sql("ALTER TABLE legacypost DROP COLUMN path")
+        models.SchemaVersion.update(version=4).execute()
+        article = factories.make_article(title="Kept", slug="kept")
+        database.execute_sql(
+            "INSERT INTO legacypost (wp_id, post_type, slug, year, month, day, article_id) "
+            f"VALUES (42, 'post', 'kept', 2019, 7, 21, {article.id})"
+        )
+        database.close()
+
+    result = run(create_app_in_cli(path), "migrate")
+    assert result.exit_code == 0, result.output
+    assert "steps [5]" in result.output
+    assert schema_of(create_app_in_cli(path)) == schema_of(fresh)
+    client = app_on(path).test_client()
+    for old in ("/?p=42", "/2019/07/21/kept/"):
+        assert client.get(old).headers["Location"] == f"/articles/{article.id}/kept", old
+
+
 def test_a_newer_schema_is_refused(tmp_path):
     path = tmp_path / "future.db"
     assert run(app_on(path), "init-db").exit_code == 0

@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+import migrations
 import wordpress
 from models import (
+    SCHEMA_VERSION,
     Article,
     ArticleIndex,
     LegacyPost,
@@ -77,7 +79,7 @@ def test_summary_counts_what_was_imported_and_skipped(done):
         "Articles imported: 11 (11 posts; 6 published, 3 draft, 1 scheduled, 1 submitted)",
         "  kept as drafts: 1 private, 1 password-protected",
         "Items skipped: 7",
-        "  2 × attachment: used only as a featured image",
+        "  2 × attachment: imported only where a post uses its file",
         "  1 × nav_menu_item: not a post or page",
         "  1 × page: pages are imported with --pages",
         "  1 × post: an auto-draft",
@@ -86,8 +88,12 @@ def test_summary_counts_what_was_imported_and_skipped(done):
         "Authors created: 4: Jane Doe, Иван Петров, Editorial staff, ghostwriter",
         "Sections created: 1: News",
         "Rubrics created: 4: World News, Economy, Политика, General",
-        "Featured images imported: 0, missing: 2",
-        "  2 × no --media-dir given",
+        "Image files imported into the media library: 0 (used as 0 featured images, 0 images in "
+        "bodies)",
+        "Images not imported (no --uploads given): 2 featured; 4 images and links in bodies "
+        "left pointing at the old site",
+        "Old addresses redirected: the links of 3 articles (and /?p=ID of each), 4 category "
+        "and 2 tag archives",
         "Shortcodes removed: 2 (1 contact-form-7, 1 highlight)",
         "Shortcodes converted: 1 caption, 1 gallery, 1 embed",
         "Tags kept out (Newsdesk has no tags): 2, on 2 articles",
@@ -126,9 +132,10 @@ def test_a_published_post(done):
     author = article.author
     assert (author.display_name, author.slug, author.role) == ("Jane Doe", "jane-doe", "author")
     assert author.email is None and author.password_hash is None  # cannot log in
-    assert article.lead_image is None  # no --media-dir
+    assert article.lead_image is None  # no --uploads
     legacy = LegacyPost.get(LegacyPost.wp_id == 101)
     assert (legacy.slug, legacy.year, legacy.month, legacy.day) == ("hello-welcome", 2019, 7, 21)
+    assert legacy.path == "/2019/07/21/hello-welcome"  # its <link>, host and slash dropped
     assert [r.action for r in Revision.select().where(Revision.article == article)] == [
         "imported from WordPress"
     ]
@@ -147,6 +154,8 @@ def test_non_ascii_titles_slugs_and_names(done):
     legacy = LegacyPost.get(LegacyPost.wp_id == 103)
     assert legacy.slug == "привет-мир"  # percent-decoded, as readers' links arrive
     assert (legacy.year, legacy.month, legacy.day) == (2020, 1, 15)
+    assert legacy.path == "/2020/01/15/привет-мир"
+    assert LegacyPost.get(LegacyPost.wp_id == 104).path is None  # its link is /?p=104
 
 
 def test_missing_fields_get_defaults(done):
@@ -308,14 +317,23 @@ def test_emptying_the_trash_forgets_the_old_link(client, done):
     assert client.get("/?p=101").status_code == 200
 
 
-# --- Featured images --------------------------------------------------------------------------
+# --- Featured images (tests/test_wordpress_images.py: images in bodies) ---------------------
 
 
-def test_a_featured_image_is_imported_from_the_media_dir(app, runner, wp_content):
-    result = run_import(runner, "--media-dir", str(wp_content))  # wp-content/, or uploads/
+def test_a_featured_image_is_imported_from_the_uploads(app, runner, wp_content):
+    result = run_import(runner, "--uploads", str(wp_content))  # wp-content/, or uploads/
     assert result.exit_code == 0, result.output
-    assert "Featured images imported: 1, missing: 1" in result.output
-    assert "  1 × file not in --media-dir" in result.output
+    lines = result.output.splitlines()
+    assert (
+        "Image files imported into the media library: 1 (used as 1 featured images, 1 images "
+        "in bodies)"
+    ) in lines
+    assert lines[lines.index("Images missing: 2") + 1 :][:2] == [
+        "  post 102 “Shortcodes galore”: http://example.com/wp-content/uploads/2020/02/lost.jpg: "
+        "no such file in --uploads",  # linked from its gallery
+        "  post 110 “Click here”: http://example.com/wp-content/uploads/2020/02/lost.jpg: "
+        "no such file in --uploads",  # its featured image
+    ]
     image = imported(101).lead_image
     assert image is not None
     assert image.alt == imported(101).lead_image_alt == "A harbour at dawn"
@@ -324,19 +342,23 @@ def test_a_featured_image_is_imported_from_the_media_dir(app, runner, wp_content
     assert imported(110).lead_image is None  # its file is missing
 
 
-def test_the_uploads_folder_itself_works_as_media_dir(runner, wp_content):
-    result = run_import(runner, "--media-dir", str(wp_content / "uploads"))
+def test_the_uploads_folder_itself_works_as_uploads(runner, wp_content):
+    result = run_import(runner, "--uploads", str(wp_content / "uploads"))
     assert result.exit_code == 0, result.output
     assert imported(101).lead_image is not None
 
 
 def test_a_file_that_is_not_an_image_is_refused(app, runner, wp_content):
     (wp_content / "uploads" / "2019" / "07" / "photo.jpg").write_text("<svg onload=alert(1)>")
-    result = run_import(runner, "--media-dir", str(wp_content))
+    result = run_import(runner, "--uploads", str(wp_content))
     assert result.exit_code == 0, result.output
-    assert "Featured images imported: 0, missing: 1, refused (not a usable image): 1" in (
+    assert "Image files imported into the media library: 0 (used as 0 featured images" in (
         result.output
     )
+    assert (
+        "  post 101 “Hello & welcome”: http://example.com/wp-content/uploads/2019/07/photo.jpg: "
+        "SVG images are not accepted: they can carry scripts. Upload a JPEG, PNG, WebP or GIF."
+    ) in result.output.splitlines()
     assert imported(101).lead_image is None
     assert media_files(app) == []
 
@@ -405,7 +427,7 @@ def test_importing_again_skips_what_is_there(runner, done):
 def test_dry_run_reports_and_stores_nothing(app, runner, wp_content):
     counts = stored_counts()
     version = SiteSettings.load().content_version
-    result = run_import(runner, "--dry-run", "--media-dir", str(wp_content))
+    result = run_import(runner, "--dry-run", "--uploads", str(wp_content))
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[1:4] == [
         "Dry run: nothing was stored.",
@@ -415,7 +437,14 @@ def test_dry_run_reports_and_stores_nothing(app, runner, wp_content):
     assert "Authors would be created: 4: Jane Doe, Иван Петров, Editorial staff, ghostwriter" in (
         result.output
     )
-    assert "Featured images would be imported: 1, missing: 1" in result.output
+    assert (
+        "Image files would be imported into the media library: 1 (used as 1 featured images, "
+        "1 images in bodies)"
+    ) in result.output
+    assert (
+        "Old addresses would be redirected: the links of 3 articles (and /?p=ID of each), "
+        "4 category and 2 tag archives"
+    ) in result.output
     assert stored_counts() == counts
     assert SiteSettings.load().content_version == version
     assert media_files(app) == []
@@ -491,6 +520,14 @@ def test_a_missing_file_is_refused(runner, tmp_path):
     assert "does not exist" in result.output
 
 
+def test_a_database_that_needs_migrating_is_refused(runner, monkeypatch):
+    monkeypatch.setattr(migrations, "LATEST", SCHEMA_VERSION + 1)  # a release with a new step
+    result = run_import(runner)
+    assert result.exit_code == 1
+    assert "Back the database up, then run: flask --app app migrate" in result.output
+    assert Article.select().count() == 0
+
+
 def test_a_bad_map_is_refused(runner):
     result = run_import(runner, "--map", "no equals sign")
     assert result.exit_code == 2
@@ -514,7 +551,7 @@ def test_a_failure_mid_import_leaves_the_site_as_it_was(app, runner, wp_content,
         store(cls, article)
 
     monkeypatch.setattr(ArticleIndex, "store", classmethod(failing_store))
-    result = run_import(runner, "--media-dir", str(wp_content))
+    result = run_import(runner, "--uploads", str(wp_content))
     assert result.exit_code == 1
     assert "the import failed, and nothing was stored: OSError: disk full" in result.output
     assert calls[0] == "Hello & welcome"  # the post with the image came first: a file was written
