@@ -41,7 +41,7 @@ HTTP_TIMEOUT = 10  # seconds for the plain GETs that pick URLs and measure sizes
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 BENCH_SECRET = "bench-only-secret-key-0123456789"  # gunicorn.conf.py refuses short keys
 # The files a cached database depends on; it is rebuilt when one of them changes.
-DATABASE_SOURCES = ("models.py", "migrations.py", "demo.py", "commands.py")
+DATABASE_SOURCES = ("models", "migrations.py", "demo.py", "commands.py")
 FULL_ARTICLES, QUICK_ARTICLES = 100_000, 1_000
 
 
@@ -169,7 +169,8 @@ def source_fingerprint():
     digest = hashlib.sha256()
     for name in DATABASE_SOURCES:
         source = REPO / name
-        digest.update(source.read_bytes() if source.exists() else b"")
+        for path in sorted(source.glob("*.py")) if source.is_dir() else [source]:
+            digest.update(path.read_bytes() if path.exists() else b"")
     return digest.hexdigest()[:16]
 
 
@@ -180,7 +181,7 @@ def stamp_path(path):
 def ensure_database(path, articles, rebuild=False):
     """Reuse the cached database, or build it; returns the seconds the build took (or None).
 
-    A database built from other versions of models.py, demo.py or commands.py is rebuilt:
+    A database built from other versions of models/, demo.py or commands.py is rebuilt:
     the app would fail on a changed schema, or the figures would describe other content.
     """
     fingerprint = source_fingerprint()

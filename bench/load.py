@@ -4,7 +4,7 @@ the framework's ceiling (a minimal Flask route) and the machine's (nginx serving
 What it does, all in one run on the same machine:
   1. Builds (once, then cached) a SQLite database of demo articles with the app's own
      `flask init-db` and `flask seed-demo` commands: 100,000 articles at
-     bench/data/bench-100k.db. It is built again when models.py, demo.py or commands.py
+     bench/data/bench-100k.db. It is built again when models/, demo.py or commands.py
      change, or with --rebuild.
   2. gunicorn (the repository's gunicorn.conf.py, 2 sync workers, access log on) serving
      bench/minimal_app.py: one route returning a fixed 20 KB string.

@@ -127,6 +127,15 @@ def release_connections():
         models.database.close_idle()
 
 
+def set_clock(monkeypatch, moment):
+    """Stop the clock of every models module at `moment` (naive UTC) for one test."""
+    import sys
+
+    for name, module in list(sys.modules.items()):
+        if (name == "models" or name.startswith("models.")) and hasattr(module, "utcnow"):
+            monkeypatch.setattr(module, "utcnow", lambda: moment)
+
+
 def sqlite_only(reason):
     """Skip marker for a test of something only SQLite has (said in `reason`)."""
     return pytest.mark.skipif(ON_POSTGRES, reason=f"SQLite only: {reason}")

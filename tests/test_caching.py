@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ON_POSTGRES, sqlite_only
+from conftest import ON_POSTGRES, set_clock, sqlite_only
 
 import caching
 import models
@@ -63,7 +63,7 @@ def test_a_scheduled_article_appears_when_its_time_comes(client, make_article, m
     assert "Scheduled story" not in page(client, "/rss.xml")
     # Time passes: no save happens, no version is bumped, the stamp stays as it was.
     later = utcnow() + dt.timedelta(hours=1, seconds=1)
-    monkeypatch.setattr(models, "utcnow", lambda: later)
+    set_clock(monkeypatch, later)
     assert "Scheduled story" in page(client, "/")
     assert "Scheduled story" in page(client, "/rss.xml")
 
@@ -74,7 +74,7 @@ def test_a_change_without_a_stamp_shows_within_the_recheck_interval(
     """The stamp is written after commit: a crash in between must not leave pages stale."""
     article = make_article(title="Before the crash")
     assert "Before the crash" in page(client, "/")
-    monkeypatch.setattr(models, "write_content_stamp", lambda: None)  # the lost write
+    monkeypatch.setattr(models.site, "write_content_stamp", lambda: None)  # the lost write
     Article.update(title="After the crash").where(Article.id == article.id).execute()
     SiteSettings.bump_content_version()
     assert "Before the crash" in page(client, "/")  # this worker has not looked yet
@@ -222,7 +222,7 @@ def test_without_a_stamp_file_the_content_version_is_the_stamp(
     client, make_article, query_counter, monkeypatch
 ):
     """PostgreSQL's app servers share no files: each request asks for the version."""
-    monkeypatch.setattr(models, "content_stamp_path", lambda: None)
+    monkeypatch.setattr(models.site, "content_stamp_path", lambda: None)
     article = make_article(title="Shared by servers", lead="A lead.")
     first = page(client, "/")
     with query_counter() as queries:

@@ -11,6 +11,7 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from conftest import set_clock
 from desk_helpers import (
     HX,
     Newsroom,
@@ -55,7 +56,7 @@ def local(value):
 
 def freeze(monkeypatch, moment):
     """Move the clock the site's queries compare with."""
-    monkeypatch.setattr(models, "utcnow", lambda: moment)
+    set_clock(monkeypatch, moment)
 
 
 # --- Where readers can see an article ------------------------------------------------------------

@@ -1,0 +1,421 @@
+"""Articles, their workflow and their revisions."""
+
+from peewee import (
+    JOIN,
+    BooleanField,
+    CharField,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    TextField,
+    fn,
+)
+
+from models.base import BaseModel, database, slugify, utcnow, write_transaction
+from models.lists import Pagination, PreparedQuery
+from models.media import Media
+from models.people import User
+from models.search import ArticleIndex
+from models.site import SiteSettings
+from models.taxonomy import Rubric, Section
+from sanitize import images_missing_alt
+
+
+class Article(BaseModel):
+    DRAFT, SUBMITTED, PUBLISHED, UNPUBLISHED = "draft", "submitted", "published", "unpublished"
+
+    title = CharField(max_length=300)
+    slug = CharField(max_length=200)
+    lead = TextField(default="")
+    body = TextField(default="")  # sanitized HTML: written only through sanitize.clean_html
+    section = ForeignKeyField(Section, backref="articles")
+    rubric = ForeignKeyField(Rubric, backref="articles")
+    author = ForeignKeyField(User, backref="articles")
+    hot = BooleanField(default=False)
+    status = CharField(default=DRAFT)
+    published_at = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+    version = IntegerField(default=1)
+    deleted_at = DateTimeField(null=True)
+    lead_image = ForeignKeyField(Media, null=True, on_delete="SET NULL")
+    # This article's description of its lead image: one picture may be described
+    # differently in two stories, and an edit of one never changes the other.
+    lead_image_alt = TextField(default="")
+
+    class Meta:
+        # Each public list filters on (its key, status, deleted_at) and orders by
+        # published_at: these indexes answer those lists and their counts alone.
+        indexes = (
+            (("status", "deleted_at", "published_at"), False),
+            (("section", "status", "deleted_at", "published_at"), False),
+            (("rubric", "status", "deleted_at", "published_at"), False),
+            (("author", "status", "deleted_at", "published_at"), False),
+            (("hot", "status", "deleted_at", "published_at"), False),
+        )
+
+    @classmethod
+    def visible(cls, now=None):
+        """What readers may see: published, publication time passed, not in the trash.
+
+        Every public list, feed, sitemap and article URL starts from this query.
+        """
+        return cls.select().where(cls.published() & (cls.published_at <= (now or utcnow())))
+
+    @classmethod
+    def published(cls):
+        """The condition of published articles, out of the trash: visible, or scheduled."""
+        return (cls.status == cls.PUBLISHED) & cls.deleted_at.is_null()
+
+    @classmethod
+    def visible_where(cls, *conditions, now=None):
+        query = cls.visible(now)
+        return query.where(*conditions) if conditions else query
+
+    @classmethod
+    def newest_first(cls, query):
+        return query.order_by(cls.published_at.desc(), cls.id.desc())
+
+    @classmethod
+    def summaries(cls, query):
+        """`query` selecting what lists show: no body (most of a row), nothing only the
+        newsroom needs. Directory.attach adds names and lead images."""
+        return query.select(
+            cls.id, cls.title, cls.slug, cls.lead, cls.section, cls.rubric, cls.author,
+            cls.published_at, cls.lead_image,
+        )  # fmt: skip
+
+    @classmethod
+    def listing(cls, *conditions, body=False, now=None):
+        """Visible articles, newest first: whole, or as `summaries` for lists."""
+        query = cls.visible_where(*conditions, now=now)
+        return cls.newest_first(query if body else cls.summaries(query))
+
+    @classmethod
+    def page_of(cls, page, per_page, total, *conditions):
+        """One page of `listing(*conditions)`, of `total` articles in all.
+
+        The page's ids come from the covering index alone, so page 500 costs
+        little more than page 1; then only those rows are read. Callers keep the
+        total, which costs more than a page to count.
+        """
+        ids = [
+            row.id
+            for row in cls.newest_first(cls.visible_where(*conditions).select(cls.id)).paginate(
+                page, per_page
+            )
+        ]
+        items = cls.newest_first(cls.summaries(cls.select()).where(cls.id.in_(ids)))
+        return Pagination(items, total, page, per_page)
+
+    @classmethod
+    def hot_news(cls, limit=5):
+        return cls.listing(cls.hot == True).limit(limit)  # noqa: E712 (peewee expression)
+
+    @classmethod
+    def lead_stories(cls, limit=10):
+        """The main page's list, as a list."""
+        return LEAD_STORIES(utcnow(), limit)
+
+    @classmethod
+    def get_visible(cls, article_id):
+        """The visible article with this id, or None."""
+        found = VISIBLE_ARTICLE(utcnow(), article_id)
+        return found[0] if found else None
+
+    @property
+    def is_scheduled(self):
+        return (
+            self.status == self.PUBLISHED
+            and self.published_at is not None
+            and self.published_at > utcnow()
+        )
+
+    # --- Editing -------------------------------------------------------------------------
+
+    # Authors write; what is published, when, under whose name and whether it is
+    # hot are the editors' calls.
+    AUTHOR_FIELDS = ("title", "lead", "body", "section", "rubric", "lead_image")
+    EDITOR_FIELDS = (*AUTHOR_FIELDS, "hot", "author", "published_at")
+
+    STATES = ("draft", "submitted", "scheduled", "published", "unpublished", "trash")
+
+    @property
+    def state(self):
+        """draft, submitted, scheduled, published, unpublished or trash."""
+        if self.deleted_at:
+            return "trash"
+        return "scheduled" if self.is_scheduled else self.status
+
+    def may_view(self, user):
+        """Staff see unpublished work: editors all of it, authors their own."""
+        return user.is_authenticated and (
+            user.has_role("editor") or (user.has_role("author") and self.author_id == user.id)
+        )
+
+    def editable_fields(self, user):
+        if not user.is_authenticated or self.deleted_at:
+            return ()
+        if user.has_role("editor"):
+            return self.EDITOR_FIELDS
+        own_draft = self.author_id == user.id and self.status == self.DRAFT
+        return self.AUTHOR_FIELDS if user.has_role("author") and own_draft else ()
+
+    def allowed_actions(self, user):
+        """The workflow steps `user` may take now, by name (see WORKFLOW)."""
+        return [
+            name
+            for name, (states, role, own_ok) in WORKFLOW.items()
+            if self.state in states
+            and user.is_authenticated
+            and (
+                user.has_role(role)
+                or (own_ok and user.has_role("author") and self.author_id == user.id)
+            )
+        ]
+
+    @classmethod
+    def new_draft(cls, title, section, rubric, author):
+        with database.atomic():
+            article = cls.create(
+                title=title, slug=slugify(title), section=section, rubric=rubric, author=author
+            )
+            ArticleIndex.store(article)
+            Revision.record(article, author, "created")
+            SiteSettings.bump_content_version()
+        return article
+
+    def save_changes(self, changes, base_version, editor, action="edited"):
+        """Apply `changes` (field -> value) made from `base_version`, as one revision.
+
+        Refuses with EditConflict when someone saved since `base_version`: no save
+        overwrites another. Everything happens in one transaction, taken with a
+        write lock from the start so the version check and the write cannot interleave
+        with another save.
+        """
+        with write_transaction():
+            current = Article.get_by_id(self.id)
+            if current.version != base_version:
+                raise EditConflict(current, Revision.since(current, base_version))
+            Revision.keep_baseline(current)
+            for field, value in changes.items():
+                setattr(current, field, value)
+            if "title" in changes:
+                current.slug = slugify(current.title)
+            current.version += 1
+            current.updated_at = utcnow()
+            current.save()
+            ArticleIndex.store(current)
+            Revision.record(current, editor, action)
+            SiteSettings.bump_content_version()
+        return current
+
+    def take_action(self, name, base_version, editor, publish_at=None):
+        """Move through the workflow: submit, publish, schedule, unpublish, trash…"""
+        if name not in self.allowed_actions(editor):
+            raise PermissionError(name)
+        now = utcnow()
+        changes = {
+            "submit": {"status": self.SUBMITTED},
+            "return_to_draft": {"status": self.DRAFT},
+            "publish": {"status": self.PUBLISHED, "published_at": now},
+            "schedule": {"status": self.PUBLISHED, "published_at": publish_at},
+            "unpublish": {"status": self.UNPUBLISHED},
+            "trash": {"deleted_at": now},
+            "restore": {"deleted_at": None},
+        }[name]
+        if name == "schedule" and (publish_at is None or publish_at <= now):
+            raise ValueError("Choose a publication time in the future.")
+        if name in ("publish", "schedule"):
+            self.check_alt_text()
+        return self.save_changes(changes, base_version, editor, action=name.replace("_", " "))
+
+    @property
+    def is_live(self):
+        """Published or scheduled: what is saved reaches readers without another step."""
+        return self.state in ("published", "scheduled")
+
+    @staticmethod
+    def missing_alt_text(body, then):
+        """What to tell the editor while images of `body` have no alt text, or None."""
+        missing = images_missing_alt(body)
+        if not missing:
+            return None
+        images = "An image" if missing == 1 else f"{missing} images"
+        return (
+            f"{images} in the text {'has' if missing == 1 else 'have'} no alt text. "
+            f"Describe each image for readers who cannot see it, then {then}."
+        )
+
+    def check_alt_text(self):
+        """Refuse (ValueError) while an image of the text or the lead image has no alt text."""
+        problem = self.missing_alt_text(self.body, then="publish")
+        if problem:
+            raise ValueError(problem)
+        if self.lead_image_id and not self.lead_image_alt.strip():
+            raise ValueError(
+                "The lead image has no alt text. Describe it for readers who cannot see it, "
+                "then publish."
+            )
+
+    @classmethod
+    def empty_trash(cls):
+        with database.atomic():
+            trashed = cls.select(cls.id).where(cls.deleted_at.is_null(False))
+            Revision.delete().where(Revision.article.in_(trashed)).execute()
+            ArticleIndex.delete().where(ArticleIndex.rowid.in_(trashed)).execute()
+            count = cls.delete().where(cls.deleted_at.is_null(False)).execute()
+            SiteSettings.bump_content_version()
+        return count
+
+    @classmethod
+    def desk_list(cls, state=None, section=None, author=None, order="updated"):
+        """Articles for the newsroom dashboard, filtered by state, section and author."""
+        query = cls.select()
+        now = utcnow()
+        published = cls.published()
+        state_filters = {
+            "draft": (cls.status == cls.DRAFT) & cls.deleted_at.is_null(),
+            "submitted": (cls.status == cls.SUBMITTED) & cls.deleted_at.is_null(),
+            "scheduled": published & (cls.published_at > now),
+            "published": published & (cls.published_at <= now),
+            "unpublished": (cls.status == cls.UNPUBLISHED) & cls.deleted_at.is_null(),
+            "trash": cls.deleted_at.is_null(False),
+        }
+        query = query.where(state_filters[state] if state else cls.deleted_at.is_null())
+        if section:
+            query = query.where(cls.section == section)
+        if author:
+            query = query.where(cls.author == author)
+        orders = {
+            "updated": (cls.updated_at.desc(), cls.id.desc()),
+            "published": (cls.published_at.desc(nulls="LAST"), cls.id.desc()),
+            "title": (fn.LOWER(cls.title), cls.id),
+        }
+        return query.order_by(*orders[order])
+
+
+# action -> (states it starts from, role that may take it, whether the author may on
+# their own article)
+WORKFLOW = {
+    "submit": ({"draft"}, "editor", True),
+    "return_to_draft": ({"submitted", "unpublished"}, "editor", True),
+    "publish": ({"draft", "submitted", "unpublished", "scheduled"}, "editor", False),
+    "schedule": ({"draft", "submitted", "unpublished", "scheduled"}, "editor", False),
+    "unpublish": ({"published", "scheduled"}, "editor", False),
+    "trash": ({"draft", "submitted", "scheduled", "published", "unpublished"}, "editor", False),
+    "restore": ({"trash"}, "editor", False),
+}
+
+
+class EditConflict(Exception):
+    """A save made from an old version; carries the current article and what changed."""
+
+    def __init__(self, current, revisions):
+        super().__init__(f"article {current.id} is at version {current.version}")
+        self.current = current
+        self.revisions = revisions
+
+
+class Revision(BaseModel):
+    """Every save of an article, whole: who, when, and every field as it then was.
+
+    Section, rubric and author are kept as plain ids so that a revision never
+    blocks deleting or renaming them.
+    """
+
+    article = ForeignKeyField(Article, backref="revisions", on_delete="CASCADE")
+    version = IntegerField()
+    editor = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    action = CharField(default="edited")
+    created_at = DateTimeField(default=utcnow)
+    title = CharField(max_length=300)
+    lead = TextField()
+    body = TextField()
+    section_id = IntegerField()
+    rubric_id = IntegerField()
+    author_id = IntegerField()
+    hot = BooleanField()
+    status = CharField()
+    published_at = DateTimeField(null=True)
+    deleted_at = DateTimeField(null=True)
+    lead_image_id = IntegerField(null=True)
+    lead_image_alt = TextField(default="")
+
+    SNAPSHOT_FIELDS = (
+        "title", "lead", "body", "section_id", "rubric_id", "author_id", "hot", "status",
+        "published_at", "deleted_at", "lead_image_id", "lead_image_alt",
+    )  # fmt: skip
+
+    class Meta:
+        indexes = ((("article", "version"), True),)
+
+    @classmethod
+    def record(cls, article, editor, action):
+        snapshot = {field: getattr(article, field) for field in cls.SNAPSHOT_FIELDS}
+        return cls.create(
+            article=article, version=article.version, editor=editor, action=action, **snapshot
+        )
+
+    @classmethod
+    def keep_baseline(cls, article):
+        """Record the article as it is, if no revision has (imported or seeded articles)."""
+        has_one = cls.select().where((cls.article == article) & (cls.version == article.version))
+        if not has_one.exists():
+            cls.record(article, None, "as imported")
+
+    @classmethod
+    def since(cls, article, version):
+        return list(
+            cls.select(cls, User)
+            .join(User, JOIN.LEFT_OUTER, on=(cls.editor == User.id))
+            .where((cls.article == article) & (cls.version > version))
+            .order_by(cls.version)
+        )
+
+    @classmethod
+    def history(cls, article):
+        return (
+            cls.select(cls, User)
+            .join(User, JOIN.LEFT_OUTER, on=(cls.editor == User.id))
+            .where(cls.article == article)
+            .order_by(cls.version.desc())
+        )
+
+    def restorable_changes(self):
+        """(fields to set back, names kept as they are).
+
+        A section, rubric or author deleted since (or an author who is no longer
+        staff) cannot come back: the article keeps its current one.
+        """
+        changes = {
+            "title": self.title,
+            "lead": self.lead,
+            "body": self.body,
+            "hot": self.hot,
+            "published_at": self.published_at,
+        }
+        still_there = {
+            "section": Section.select().where(Section.id == self.section_id),
+            "rubric": Rubric.select().where(Rubric.id == self.rubric_id),
+            "author": User.select().where((User.id == self.author_id) & (User.role != "reader")),
+        }
+        kept = []
+        for name, query in still_there.items():
+            if query.exists():
+                changes[name] = getattr(self, f"{name}_id")
+            else:
+                kept.append(name)
+        if self.lead_image_id is None or Media.get_or_none(Media.id == self.lead_image_id):
+            changes["lead_image"] = self.lead_image_id
+            changes["lead_image_alt"] = self.lead_image_alt
+        else:
+            kept.append("lead image")
+        return changes, kept
+
+
+# The main page's list and the article page's article: the most frequent reads.
+LEAD_STORIES = PreparedQuery(lambda now, limit: Article.listing(now=now).limit(limit))
+VISIBLE_ARTICLE = PreparedQuery(
+    lambda now, article_id: Article.listing(Article.id == article_id, body=True, now=now)
+)
