@@ -13,6 +13,7 @@ from werkzeug.routing import IntegerConverter
 import caching
 import commands
 import databases
+import forms
 import media
 import migrations
 from blueprints import admin, auth, desk, feeds, public
@@ -35,7 +36,7 @@ class IdConverter(IntegerConverter):
     """Row ids in URLs: positive and within an INTEGER column's range, else a plain 404."""
 
     def __init__(self, url_map):
-        super().__init__(url_map, min=1, max=2**31 - 1)
+        super().__init__(url_map, min=1, max=forms.MAX_ID)
 
 
 def create_app(test_config=None):

@@ -8,7 +8,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from blueprints.auth import require_role, reset_link
-from forms import Form
+from forms import Form, page_number
 from models import Pagination, SiteSettings, User, database, write_transaction
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -66,13 +66,10 @@ def would_remove_last_admin(user, role=None, active=None):
 
 @bp.route("/users")
 def users():
-    page_number = request.args.get("page", "1")
-    page_number = int(page_number) if page_number.isdecimal() and page_number.isascii() else 0
+    number = page_number()
     query = User.select().where(User.email.is_null(False)).order_by(User.created_at, User.id)
-    page = Pagination(
-        query.paginate(page_number, USERS_PER_PAGE), query.count(), page_number, USERS_PER_PAGE
-    )
-    if page_number < 1 or not page.exists:
+    page = Pagination(query.paginate(number, USERS_PER_PAGE), query.count(), number, USERS_PER_PAGE)
+    if not page.exists:
         abort(404)
     return render_template("admin/users.html", page=page)
 

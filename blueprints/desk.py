@@ -31,7 +31,7 @@ from wtforms.validators import DataRequired, Length, Regexp, ValidationError
 import media
 from blueprints.auth import require_role
 from caching import named, site_settings
-from forms import Form
+from forms import Form, page_number, row_id
 from models import (
     Article,
     EditConflict,
@@ -97,11 +97,11 @@ def to_local_input(value):
 
 
 def optional_id(value):
-    """A row id from a form, or None for "none"; a malformed id fails validation."""
+    """A row id from a form, or None for "none"; anything else fails validation."""
     if value in (None, ""):
         return None
-    number = int(value)
-    if not 1 <= number < 2**31:
+    number = row_id(value)
+    if number is None:
         raise ValueError("not a row id")
     return number
 
@@ -115,12 +115,17 @@ class ArticleForm(Form):
     title = StringField("Title", validators=[DataRequired(), Length(max=300)])
     lead = TextAreaField("Lead", validators=[Length(max=2000)])
     body = TextAreaField("Text", validators=[Length(max=1_000_000)])
-    section = SelectField("Section", coerce=int)
-    rubric = SelectField("Rubric", coerce=int)
+    # row_id: an id no row can have is None, which validation refuses like an unknown one.
+    section = SelectField("Section", coerce=row_id)
+    rubric = SelectField("Rubric", coerce=row_id)
     hot = BooleanField("Hot news")
-    author = SelectField("Author", coerce=int)
+    author = SelectField("Author", coerce=row_id)
     published_at = StringField("Publication time")
-    lead_image = SelectField("Lead image", coerce=optional_id)
+    lead_image = SelectField(
+        "Lead image",
+        coerce=optional_id,
+        invalid_value_message="Choose one of the uploaded images, or none.",
+    )
     lead_image_alt = StringField("Alt text of the lead image", validators=[Length(max=1000)])
 
     def __init__(self, *args, **kwargs):
@@ -240,7 +245,7 @@ class NewArticleForm(Form):
         csrf = False
 
     title = StringField("Working title", validators=[DataRequired(), Length(max=300)])
-    section = SelectField("Section", coerce=int)
+    section = SelectField("Section", coerce=row_id)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -388,17 +393,14 @@ def dashboard():
     order = (
         args.get("order") if args.get("order") in ("updated", "published", "title") else "updated"
     )
-    section = Section.get_or_none(Section.id == args.get("section", type=int) or 0)
-    author = User.get_or_none(User.id == args.get("author", type=int) or 0)
+    # An unknown id, or one no row can have, filters nothing.
+    section = Section.get_or_none(Section.id == (row_id(args.get("section")) or 0))
+    author = User.get_or_none(User.id == (row_id(args.get("author")) or 0))
     if not current_user.has_role("editor"):
         author = current_user  # authors see their own pieces
     query = Article.desk_list(state, section, author, order)
-    page_number = args.get("page", 1, type=int)
-    if page_number < 1:
-        abort(404)
-    page = Pagination(
-        query.paginate(page_number, DESK_PAGE_SIZE), query.count(), page_number, DESK_PAGE_SIZE
-    )
+    number = page_number()
+    page = Pagination(query.paginate(number, DESK_PAGE_SIZE), query.count(), number, DESK_PAGE_SIZE)
     page.items = named(page.items)
     context = {
         "page": page,
@@ -584,8 +586,8 @@ def history(article_id):
     if not revisions:  # imported or seeded, never edited: its first save records it
         return render_template("desk/history.html", article=article, revisions=[])
     by_version = {r.version: r for r in revisions}
-    newer = by_version.get(request.args.get("to", type=int)) or revisions[0]
-    older = by_version.get(request.args.get("from", type=int))
+    newer = by_version.get(row_id(request.args.get("to"))) or revisions[0]
+    older = by_version.get(row_id(request.args.get("from")))
     if older is None:
         older = by_version.get(newer.version - 1, newer)
     diffs = [

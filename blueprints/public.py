@@ -5,7 +5,6 @@ text version. The views are the same; templates pick the layout.
 """
 
 import datetime as dt
-import re
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
@@ -13,6 +12,7 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 
 from caching import named, per_version, site_settings
+from forms import page_number
 from models import SIDEBAR_SIZE, Article, ArticleIndex, Rubric, Section, User
 from sanitize import without_images
 from wordpress import legacy_article, legacy_id
@@ -97,14 +97,6 @@ def url_with_page(number):
     }
     args["page"] = number
     return url_for(request.endpoint, **view_args, **args)
-
-
-def page_number():
-    """The ?page= number; anything but a plain positive integer is a 404."""
-    raw = request.args.get("page", "1")
-    if not re.fullmatch(r"[0-9]{1,6}", raw) or int(raw) < 1:
-        abort(404)
-    return int(raw)
 
 
 def one_page(field, value):

@@ -461,6 +461,21 @@ def titles(response):
     return [title for title, _ in dashboard_rows(response)]
 
 
+@pytest.mark.parametrize(
+    "value", ["99999999999999999999", str(2**63), str(2**31), "-1", "0", "x", ""]
+)
+@pytest.mark.parametrize("name", ["section", "author"])
+def test_a_dashboard_filter_no_row_can_match_filters_nothing(editor, newsroom, name, value):
+    newsroom.article("draft", title="Listed")
+    assert titles(editor.get("/desk/", query_string={name: value})) == ["Listed"]
+
+
+@pytest.mark.parametrize("value", ["99999999999999999999", str(2**63), "0", "-1", "x"])
+def test_a_dashboard_page_no_list_can_have_is_404(editor, newsroom, value):
+    newsroom.article("draft", title="Listed")
+    assert editor.get("/desk/", query_string={"page": value}).status_code == 404
+
+
 @pytest.fixture
 def desk_articles(newsroom):
     """One article per state; the author's in News, the other author's in Reports."""
