@@ -29,6 +29,7 @@ from peewee import (
 )
 from playhouse.sqlite_ext import FTS5Model, RowIDField, SearchField
 
+import dates
 from databases import HIGHLIGHT, SearchTerm
 from sanitize import fold_yo, images_missing_alt, index_text
 
@@ -321,6 +322,11 @@ class SiteSettings(BaseModel):
         row.latest_published = Article.published_at.python_value(row.latest_published)
         row.next_scheduled = Article.published_at.python_value(row.next_scheduled)
         return row
+
+    @property
+    def zone(self):
+        """The site's timezone (UTC while the stored name is unknown here: dates.zone)."""
+        return dates.zone(self.timezone)
 
     @classmethod
     def bump_content_version(cls):

@@ -1,12 +1,11 @@
 """Admins only: users and their roles, reset links, site settings."""
 
-from zoneinfo import available_timezones
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from wtforms import BooleanField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, ValidationError
 
+import dates
 from blueprints.auth import require_role, reset_link
 from forms import Form, page_number
 from models import Pagination, SiteSettings, User, database, write_transaction
@@ -36,7 +35,7 @@ class SettingsForm(Form):
     registration_open = BooleanField("Readers may register")
 
     def validate_timezone(self, field):
-        if field.data not in available_timezones():
+        if not dates.is_timezone(field.data):
             raise ValidationError("Unknown timezone. Use a name like Europe/Moscow or UTC.")
 
 

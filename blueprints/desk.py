@@ -7,10 +7,8 @@ Without JavaScript the same edit links open /desk/articles/<id>/edit, a plain fo
 that saves through the same code.
 """
 
-import datetime as dt
 import difflib
 import re
-from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -28,6 +26,7 @@ from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Regexp, ValidationError
 
+import dates
 import media
 from blueprints.auth import require_role
 from caching import named, site_settings
@@ -61,7 +60,6 @@ FIELD_LABELS = {
     "published_at": "publication time",
     "lead_image": "lead image",
 }
-DATETIME_FORMAT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> sends
 ACTION_LABELS = {
     "submit": "Submit for review",
     "return_to_draft": "Back to draft",
@@ -86,14 +84,9 @@ def staff_only():
 # --- Forms ----------------------------------------------------------------------------------
 
 
-def site_zone():
-    return ZoneInfo(site_settings().timezone)
-
-
 def to_local_input(value):
-    if value is None:
-        return ""
-    return value.replace(tzinfo=dt.UTC).astimezone(site_zone()).strftime(DATETIME_FORMAT)
+    """A stored time as a datetime-local field shows it (dates.format_local)."""
+    return dates.format_local(value, site_settings().zone, dates.INPUT_FORMAT)
 
 
 def optional_id(value):
@@ -183,16 +176,10 @@ class ArticleForm(Form):
 
     def validate_published_at(self, field):
         raw = (field.data or "").strip()
-        if not raw:
-            field.parsed = None
-            return
         try:
-            local = dt.datetime.strptime(raw, DATETIME_FORMAT)
-        except ValueError:
-            raise ValidationError("Enter a date and time like 2026-11-26T14:30.") from None
-        if not 1900 <= local.year <= 9999:
-            raise ValidationError("Enter a year between 1900 and 9999.")
-        field.parsed = local.replace(tzinfo=site_zone()).astimezone(dt.UTC).replace(tzinfo=None)
+            field.parsed = dates.parse_local(raw, site_settings().zone) if raw else None
+        except ValueError as error:
+            raise ValidationError(str(error)) from None
 
     def value_of(self, name):
         """The validated field as the article stores it."""

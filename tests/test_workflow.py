@@ -335,7 +335,7 @@ def test_schedule_reads_the_time_in_the_site_timezone(editor, newsroom):
         ("past", "Choose a publication time in the future."),
         ("", "Choose a publication time in the future."),
         ("2026-13-45T99:99", "Enter a date and time like"),
-        ("0001-01-01T00:00", "Enter a year between"),
+        ("0001-01-01T00:00", "Enter a time between 1900-01-01 and 2999-12-31."),
     ],
     ids=["past", "missing", "bad-date", "year-0001"],
 )
