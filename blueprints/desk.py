@@ -542,9 +542,17 @@ def take_action(article_id, action):
 
 
 def action_result(article, message, status=200):
+    """The staff panel with `message` for htmx. Without htmx, a step taken goes back to the
+    article with the message; a refused one answers with the article page itself, its
+    panel saying why, as htmx shows it."""
     if request.htmx:
         return render_template(
-            "partials/article_status.html", article=article, message=message
+            "partials/article_status.html", article=article, panel_message=message
+        ), status
+    if status >= 400:
+        named([article])
+        return render_template(
+            "public/article.html", article=article, panel_message=message
         ), status
     flash(message)
     if article.may_view(current_user) and article.state != "trash":
