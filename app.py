@@ -188,12 +188,18 @@ def init_responses(app):
 
     @app.errorhandler(500)
     def server_error(error):
-        # Saves run in one transaction: a failure rolls all of it back.
+        if request.method in ("GET", "HEAD"):
+            message = "The server failed to show this page. Try again; if it keeps failing, "
+        else:
+            # A failure inside a save rolls it back, but one after its commit (showing
+            # the result, say) does not: never claim that nothing was saved.
+            message = (
+                "The server failed to finish this request. What you sent may have been "
+                "saved before it failed: reload the page to see whether it was before "
+                "trying again. If it keeps failing, "
+            )
         return error_page(
-            500,
-            "Something went wrong",
-            "The server failed to complete this request, and nothing was saved. "
-            "Try again; if it keeps failing, tell the site's administrator.",
+            500, "Something went wrong", message + "tell the site's administrator."
         )
 
     @app.errorhandler(413)

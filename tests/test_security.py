@@ -449,6 +449,28 @@ def test_error_responses_carry_the_headers(app):
         assert header_problems(response, staff=staff) == [], response.status_code
 
 
+def test_a_failure_after_a_save_never_says_nothing_was_saved(app):
+    """The page of a 500 cannot know whether the request's change was committed before
+    the failure (rendering the result, say): it must not promise that nothing was saved."""
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # TESTING would raise the error in the test
+
+    @app.route("/fails-after-saving", methods=["GET", "POST"])
+    def fails_after_saving():
+        SiteSettings.update(name="Saved before the failure").execute()
+        raise RuntimeError("the page of the result failed")
+
+    client = app.test_client()
+    saved = client.post("/fails-after-saving")
+    assert saved.status_code == 500
+    assert SiteSettings.get_by_id(1).name == "Saved before the failure"
+    assert "nothing was saved" not in text(saved)
+    assert "may have been saved" in text(saved)
+    shown = client.get("/fails-after-saving")
+    assert shown.status_code == 500
+    assert "saved" not in text(shown)
+    assert header_problems(shown, staff=False) == []
+
+
 def test_htmx_is_served_locally_and_configured_for_the_csp(app):
     page = text(app.test_client().get("/"))
     scripts = re.findall(r'<script[^>]*src="([^"]+)"', page)
