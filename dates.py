@@ -18,7 +18,6 @@ EARLIEST = dt.datetime(1900, 1, 1)
 LATEST = dt.datetime(2999, 12, 31, 23, 59)
 RANGE = f"between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}"
 INPUT_FORMAT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> sends
-UTC = zoneinfo.ZoneInfo("UTC")
 _DAY = dt.timedelta(days=1)
 
 
@@ -28,7 +27,13 @@ def zone(name):
     try:
         return zoneinfo.ZoneInfo(name)
     except (ValueError, TypeError, zoneinfo.ZoneInfoNotFoundError):
-        return UTC
+        return dt.UTC
+
+
+def is_timezone(name):
+    """Whether the site may use the timezone called `name`: a known name, in which any
+    time of the range, stored in UTC, can be shown."""
+    return isinstance(name, str) and name in _known_timezones() and _shows_the_range(name)
 
 
 @functools.cache
@@ -37,11 +42,7 @@ def _known_timezones():
 
 
 @functools.cache
-def is_timezone(name):
-    """Whether the site may use the timezone called `name`: a known name, in which any
-    time of the range, stored in UTC, can be shown."""
-    if not isinstance(name, str) or name not in _known_timezones():
-        return False
+def _shows_the_range(name):
     try:
         for end in (EARLIEST - _DAY, LATEST + _DAY):
             end.replace(tzinfo=dt.UTC).astimezone(zoneinfo.ZoneInfo(name)).strftime("%c")
@@ -89,12 +90,12 @@ def parse_iso(text):
     return value
 
 
-def can_show(value):
+def _can_show(value):
     """Whether `value` (naive UTC) can be shown in any timezone: within a day of the range."""
     return isinstance(value, dt.datetime) and EARLIEST - _DAY <= value <= LATEST + _DAY
 
 
-def as_stored(value, fmt):
+def _as_stored(value, fmt):
     """`value` as the database holds it, in ISO digits whatever the year ('%Y' of year 1
     is '1'): for a datetime-local field as it is, otherwise marked UTC."""
     if not isinstance(value, dt.datetime):
@@ -109,6 +110,6 @@ def format_local(value, tz, fmt):
     (stored before the range existed) is shown as stored, so an editor can see it and fix it."""
     if value is None:
         return ""
-    if not can_show(value):
-        return as_stored(value, fmt)
+    if not _can_show(value):
+        return _as_stored(value, fmt)
     return value.replace(tzinfo=dt.UTC).astimezone(tz).strftime(fmt)
