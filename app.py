@@ -3,7 +3,7 @@
 import os
 
 import click
-from flask import Flask, render_template, request
+from flask import Flask, g, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from htmx_flask import Htmx
 from peewee import DatabaseError
@@ -97,6 +97,10 @@ def create_app(test_config=None):
 def init_database(app):
     database.initialize(databases.connect(app.config["DATABASE_URL"]))
 
+    @app.before_request
+    def count_writes_from_here():
+        g.writes_before = database.writes()  # see server_error
+
     # Never serve a database whose schema this code does not know. A server refuses
     # to start; `flask` commands (migrate among them) check for themselves. A database
     # that cannot be reached is /healthz's to report, not a reason not to start.
@@ -188,18 +192,19 @@ def init_responses(app):
 
     @app.errorhandler(500)
     def server_error(error):
-        if request.method in ("GET", "HEAD"):
-            message = "The server failed to show this page. Try again; if it keeps failing, "
+        # A failure inside a save rolls it all back; one after a commit (showing the
+        # result, say) does not. Never say "nothing was saved" after a write.
+        if database.writes() == g.get("writes_before"):
+            message = "The server failed to complete this request, and nothing was saved. Try again"
         else:
-            # A failure inside a save rolls it back, but one after its commit (showing
-            # the result, say) does not: never claim that nothing was saved.
             message = (
-                "The server failed to finish this request. What you sent may have been "
-                "saved before it failed: reload the page to see whether it was before "
-                "trying again. If it keeps failing, "
+                "The server failed after saving a change: reload the page to see what was "
+                "saved before you try again"
             )
         return error_page(
-            500, "Something went wrong", message + "tell the site's administrator."
+            500,
+            "Something went wrong",
+            f"{message}. If it keeps failing, tell the site's administrator.",
         )
 
     @app.errorhandler(413)
