@@ -4,7 +4,7 @@ import os
 from urllib.parse import urlsplit
 
 import click
-from flask import Flask, render_template, request
+from flask import Flask, g, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from htmx_flask import Htmx
 from peewee import DatabaseError
@@ -15,6 +15,7 @@ from werkzeug.routing import IntegerConverter
 import caching
 import commands
 import databases
+import forms
 import media
 import migrations
 from blueprints import admin, auth, desk, feeds, public
@@ -37,7 +38,7 @@ class IdConverter(IntegerConverter):
     """Row ids in URLs: positive and within an INTEGER column's range, else a plain 404."""
 
     def __init__(self, url_map):
-        super().__init__(url_map, min=1, max=2**31 - 1)
+        super().__init__(url_map, min=1, max=forms.MAX_ID)
 
 
 def env_list(name):
@@ -155,6 +156,10 @@ def create_app(test_config=None):
 def init_database(app):
     database.initialize(databases.connect(app.config["DATABASE_URL"]))
 
+    @app.before_request
+    def count_writes_from_here():
+        g.writes_before = database.writes()  # see server_error
+
     # Never serve a database whose schema this code does not know. A server refuses
     # to start; `flask` commands (migrate among them) check for themselves. A database
     # that cannot be reached is /healthz's to report, not a reason not to start.
@@ -251,12 +256,19 @@ def init_responses(app):
 
     @app.errorhandler(500)
     def server_error(error):
-        # Saves run in one transaction: a failure rolls all of it back.
+        # A failure inside a save rolls it all back; one after a commit (showing the
+        # result, say) does not. Never say "nothing was saved" after a write.
+        if database.writes() == g.get("writes_before"):
+            message = "The server failed to complete this request, and nothing was saved. Try again"
+        else:
+            message = (
+                "The server failed after saving a change: reload the page to see what was "
+                "saved before you try again"
+            )
         return error_page(
             500,
             "Something went wrong",
-            "The server failed to complete this request, and nothing was saved. "
-            "Try again; if it keeps failing, tell the site's administrator.",
+            f"{message}. If it keeps failing, tell the site's administrator.",
         )
 
     @app.errorhandler(413)

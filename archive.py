@@ -43,7 +43,6 @@ import tempfile
 import time
 import zipfile
 import zlib
-import zoneinfo
 
 import click
 from flask import current_app
@@ -51,6 +50,7 @@ from flask.cli import with_appcontext
 from peewee import DatabaseError, IntegrityError
 from PIL import Image
 
+import dates
 from media import ENCODER, SERVED_NAME
 from migrations import carry_lead_image_alt, prepare_database
 from models import (
@@ -439,7 +439,8 @@ _TABLE_SEEN = object()  # on_value's value after all rows of a table were read
 
 
 def parse_datetime(text):
-    """A naive UTC datetime from ISO 8601 text (with "Z", an offset, or naive UTC)."""
+    """A naive UTC datetime from ISO 8601 text (with "Z", an offset, or naive UTC), for
+    export: a value is written as stored. An import checks with dates.parse_iso."""
     value = dt.datetime.fromisoformat(text)
     if value.tzinfo is not None:
         value = value.astimezone(dt.UTC).replace(tzinfo=None)
@@ -470,10 +471,7 @@ def _convert(kind, value):
     if kind == "datetime":
         if not isinstance(value, str):
             raise ValueError("must be an ISO 8601 date-time string")
-        try:
-            return parse_datetime(value)
-        except ValueError:
-            raise ValueError(f"is not an ISO 8601 date-time: {value[:40]!r}") from None
+        return dates.parse_iso(value)
     if kind == "variants":
         ok = isinstance(value, list) and all(
             isinstance(pair, list)
@@ -642,9 +640,7 @@ class _Checker:
                 settings[name] = _convert(kind, value[name])
             except ValueError as error:
                 return self.fail(f"{CONTENT}: site_settings: {name} {error}.")
-        try:
-            zoneinfo.ZoneInfo(settings["timezone"])
-        except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+        if not dates.is_timezone(settings["timezone"]):
             zone = settings["timezone"]
             return self.fail(f"{CONTENT}: site_settings: unknown timezone {zone!r}.")
         return settings

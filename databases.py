@@ -9,6 +9,7 @@ classes, so `models.database.<method>()` does the right thing on either:
   interleave with (SQLite: BEGIN IMMEDIATE; PostgreSQL: a transaction-scoped lock);
 * `snapshot()`: a read transaction that sees one state of every table;
 * `defer_foreign_keys()`, `restart_sequences()`, `optimize()`: for bulk loads;
+* `writes()`: how many writes of this thread reached the database (CountsWrites);
 * the full-text search index: an FTS5 table on SQLite, a table with a weighted
   `tsvector` on PostgreSQL, queried through `search_*` methods with the same
   meaning (models.ArticleIndex holds what the two share).
@@ -17,6 +18,7 @@ classes, so `models.database.<method>()` does the right thing on either:
 import bisect
 import contextlib
 import re
+import threading
 import unicodedata
 from urllib.parse import urlparse
 
@@ -52,9 +54,36 @@ class SearchTerm:
 
 HIGHLIGHT = ("\x02", "\x03")  # markers in snippets; the indexed text has no control chars
 SNIPPET_WORDS = 24
+WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 
 
-class Sqlite(PooledSqliteDatabase):
+class CountsWrites:
+    """Counts, per thread, the writes that reached the database: committed transactions,
+    and writing statements outside a transaction (each commits itself). A request that
+    fails can then say truthfully whether anything it did was saved (app.server_error)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._writes = threading.local()
+
+    def writes(self):
+        return getattr(self._writes, "count", 0)
+
+    def _count_write(self):
+        self._writes.count = self.writes() + 1
+
+    def commit(self):
+        super().commit()
+        self._count_write()
+
+    def execute_sql(self, sql, params=None, *args, **kwargs):
+        cursor = super().execute_sql(sql, params, *args, **kwargs)
+        if not self.in_transaction() and sql.lstrip()[:7].upper().startswith(WRITES):
+            self._count_write()
+        return cursor
+
+
+class Sqlite(CountsWrites, PooledSqliteDatabase):
     """SQLite, with a pool of connections in each process.
 
     A request still takes its thread's connection at its first query and hands it back
@@ -130,7 +159,7 @@ class Sqlite(PooledSqliteDatabase):
         return dict(rows.tuples())
 
 
-class Postgres(PooledPostgresqlDatabase):
+class Postgres(CountsWrites, PooledPostgresqlDatabase):
     """PostgreSQL through psycopg 3, with a pool of connections in each process.
 
     A request takes its worker's idle connection instead of opening one (a new one

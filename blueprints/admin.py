@@ -1,14 +1,13 @@
 """Admins only: users and their roles, reset links, site settings."""
 
-from zoneinfo import available_timezones
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from wtforms import BooleanField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, ValidationError
 
+import dates
 from blueprints.auth import require_role, reset_link
-from forms import Form
+from forms import Form, page_number
 from models import Pagination, SiteSettings, User, UserSession, database, write_transaction
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -36,7 +35,7 @@ class SettingsForm(Form):
     registration_open = BooleanField("Readers may register")
 
     def validate_timezone(self, field):
-        if field.data not in available_timezones():
+        if not dates.is_timezone(field.data):
             raise ValidationError("Unknown timezone. Use a name like Europe/Moscow or UTC.")
 
 
@@ -66,13 +65,10 @@ def would_remove_last_admin(user, role=None, active=None):
 
 @bp.route("/users")
 def users():
-    page_number = request.args.get("page", "1")
-    page_number = int(page_number) if page_number.isdecimal() and page_number.isascii() else 0
+    number = page_number()
     query = User.select().where(User.email.is_null(False)).order_by(User.created_at, User.id)
-    page = Pagination(
-        query.paginate(page_number, USERS_PER_PAGE), query.count(), page_number, USERS_PER_PAGE
-    )
-    if page_number < 1 or not page.exists:
+    page = Pagination(query.paginate(number, USERS_PER_PAGE), query.count(), number, USERS_PER_PAGE)
+    if not page.exists:
         abort(404)
     return render_template("admin/users.html", page=page)
 

@@ -7,10 +7,8 @@ Without JavaScript the same edit links open /desk/articles/<id>/edit, a plain fo
 that saves through the same code.
 """
 
-import datetime as dt
 import difflib
 import re
-from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -28,10 +26,11 @@ from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Regexp, ValidationError
 
+import dates
 import media
 from blueprints.auth import require_role
 from caching import named, site_settings
-from forms import Form
+from forms import Form, page_number, row_id
 from models import (
     Article,
     EditConflict,
@@ -61,7 +60,6 @@ FIELD_LABELS = {
     "lead_image": "lead image",
     "lead_image_alt": "alt text of the lead image",  # saved with the lead image
 }
-DATETIME_FORMAT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> sends
 ACTION_LABELS = {
     "submit": "Submit for review",
     "return_to_draft": "Back to draft",
@@ -86,22 +84,17 @@ def staff_only():
 # --- Forms ----------------------------------------------------------------------------------
 
 
-def site_zone():
-    return ZoneInfo(site_settings().timezone)
-
-
 def to_local_input(value):
-    if value is None:
-        return ""
-    return value.replace(tzinfo=dt.UTC).astimezone(site_zone()).strftime(DATETIME_FORMAT)
+    """A stored time as a datetime-local field shows it (dates.format_local)."""
+    return dates.format_local(value, site_settings().zone, dates.INPUT_FORMAT)
 
 
 def optional_id(value):
-    """A row id from a form, or None for "none"; a malformed id fails validation."""
+    """A row id from a form, or None for "none"; anything else fails validation."""
     if value in (None, ""):
         return None
-    number = int(value)
-    if not 1 <= number < 2**31:
+    number = row_id(value)
+    if number is None:
         raise ValueError("not a row id")
     return number
 
@@ -118,12 +111,17 @@ class ArticleForm(Form):
     title = StringField("Title", validators=[DataRequired(), Length(max=300)])
     lead = TextAreaField("Lead", validators=[Length(max=2000)])
     body = TextAreaField("Text", validators=[Length(max=1_000_000)])
-    section = SelectField("Section", coerce=int)
-    rubric = SelectField("Rubric", coerce=int)
+    # row_id: an id no row can have is None, which validation refuses like an unknown one.
+    section = SelectField("Section", coerce=row_id)
+    rubric = SelectField("Rubric", coerce=row_id)
     hot = BooleanField("Hot news")
-    author = SelectField("Author", coerce=int)
+    author = SelectField("Author", coerce=row_id)
     published_at = StringField("Publication time")
-    lead_image = SelectField("Lead image", coerce=optional_id)
+    lead_image = SelectField(
+        "Lead image",
+        coerce=optional_id,
+        invalid_value_message="Choose one of the uploaded images, or none.",
+    )
     lead_image_alt = StringField("Alt text of the lead image", validators=[Length(max=1000)])
 
     def __init__(self, article, formdata=None):
@@ -181,16 +179,10 @@ class ArticleForm(Form):
 
     def validate_published_at(self, field):
         raw = (field.data or "").strip()
-        if not raw:
-            field.parsed = None
-            return
         try:
-            local = dt.datetime.strptime(raw, DATETIME_FORMAT)
-        except ValueError:
-            raise ValidationError("Enter a date and time like 2026-11-26T14:30.") from None
-        if not 1900 <= local.year <= 9999:
-            raise ValidationError("Enter a year between 1900 and 9999.")
-        field.parsed = local.replace(tzinfo=site_zone()).astimezone(dt.UTC).replace(tzinfo=None)
+            field.parsed = dates.parse_local(raw, site_settings().zone) if raw else None
+        except ValueError as error:
+            raise ValidationError(str(error)) from None
 
     def value_of(self, name):
         """The validated field as the article stores it."""
@@ -275,7 +267,7 @@ class NewArticleForm(Form):
         csrf = False
 
     title = StringField("Working title", validators=[DataRequired(), Length(max=300)])
-    section = SelectField("Section", coerce=int)
+    section = SelectField("Section", coerce=row_id)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -408,17 +400,14 @@ def dashboard():
     order = (
         args.get("order") if args.get("order") in ("updated", "published", "title") else "updated"
     )
-    section = Section.get_or_none(Section.id == args.get("section", type=int) or 0)
-    author = User.get_or_none(User.id == args.get("author", type=int) or 0)
+    # An unknown id, or one no row can have, filters nothing.
+    section = Section.get_or_none(Section.id == (row_id(args.get("section")) or 0))
+    author = User.get_or_none(User.id == (row_id(args.get("author")) or 0))
     if not current_user.has_role("editor"):
         author = current_user  # authors see their own pieces
     query = Article.desk_list(state, section, author, order)
-    page_number = args.get("page", 1, type=int)
-    if page_number < 1:
-        abort(404)
-    page = Pagination(
-        query.paginate(page_number, DESK_PAGE_SIZE), query.count(), page_number, DESK_PAGE_SIZE
-    )
+    number = page_number()
+    page = Pagination(query.paginate(number, DESK_PAGE_SIZE), query.count(), number, DESK_PAGE_SIZE)
     page.items = named(page.items)
     context = {
         "page": page,
@@ -559,9 +548,17 @@ def take_action(article_id, action):
 
 
 def action_result(article, message, status=200):
+    """The staff panel with `message` for htmx. Without htmx, a step taken goes back to the
+    article with the message; a refused one answers with the article page itself, its
+    panel saying why, as htmx shows it."""
     if request.htmx:
         return render_template(
-            "partials/article_status.html", article=article, message=message
+            "partials/article_status.html", article=article, panel_message=message
+        ), status
+    if status >= 400:
+        named([article])
+        return render_template(
+            "public/article.html", article=article, panel_message=message
         ), status
     flash(message)
     if article.may_view(current_user) and article.state != "trash":
@@ -590,8 +587,8 @@ def history(article_id):
     if not revisions:  # imported or seeded, never edited: its first save records it
         return render_template("desk/history.html", article=article, revisions=[])
     by_version = {r.version: r for r in revisions}
-    newer = by_version.get(request.args.get("to", type=int)) or revisions[0]
-    older = by_version.get(request.args.get("from", type=int))
+    newer = by_version.get(row_id(request.args.get("to"))) or revisions[0]
+    older = by_version.get(row_id(request.args.get("from")))
     if older is None:
         older = by_version.get(newer.version - 1, newer)
     diffs = [

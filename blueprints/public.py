@@ -5,14 +5,14 @@ text version. The views are the same; templates pick the layout.
 """
 
 import datetime as dt
-import re
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup, escape
 
+import dates
 from caching import named, per_version, site_settings
+from forms import page_number
 from models import SIDEBAR_SIZE, Article, ArticleIndex, Rubric, Section, User
 from sanitize import without_images
 from wordpress import legacy_article, legacy_id, moved
@@ -47,11 +47,9 @@ bp.add_app_template_filter(without_images, "without_images")
 
 @bp.app_template_filter("localtime")
 def localtime(value, fmt="%d.%m.%y %H:%M"):
-    """A naive-UTC datetime in the site's timezone, by default as the seed shows it."""
-    if value is None:
-        return ""
-    zone = ZoneInfo(site_settings().timezone)
-    return value.replace(tzinfo=ZoneInfo("UTC")).astimezone(zone).strftime(fmt)
+    """A stored naive-UTC datetime in the site's timezone, by default as the seed shows it;
+    never an error, whatever is stored (dates.format_local)."""
+    return dates.format_local(value, site_settings().zone, fmt)
 
 
 @bp.app_context_processor
@@ -97,14 +95,6 @@ def url_with_page(number):
     }
     args["page"] = number
     return url_for(request.endpoint, **view_args, **args)
-
-
-def page_number():
-    """The ?page= number; anything but a plain positive integer is a 404."""
-    raw = request.args.get("page", "1")
-    if not re.fullmatch(r"[0-9]{1,6}", raw) or int(raw) < 1:
-        abort(404)
-    return int(raw)
 
 
 def one_page(field, value):
@@ -229,18 +219,21 @@ def search_filters():
                 conditions.append(field == item)
             else:
                 notes.append(f"There is no {name} “{slug}”; searched them all.")
-    zone = ZoneInfo(site_settings().timezone)
-    for name, compare, extra in (("from", "__ge__", 0), ("to", "__lt__", 1)):
+    for name in ("from", "to"):
         raw = request.args.get(name)
         if not raw:
             continue
         try:
-            day = dt.date.fromisoformat(raw) + dt.timedelta(days=extra)
+            day = dt.date.fromisoformat(raw)
         except ValueError:
             notes.append(f"“{raw}” is not a date like 2019-07-21; that limit was left out.")
             continue
-        start = dt.datetime.combine(day, dt.time(), zone).astimezone(dt.UTC).replace(tzinfo=None)
-        conditions.append(getattr(Article.published_at, compare)(start))
+        # A day beyond the dates the site holds is their end: "from 0001-01-01" is from
+        # the start, as the reader meant, not an error.
+        start, end = dates.day_span(day, site_settings().zone)
+        conditions.append(
+            Article.published_at >= start if name == "from" else Article.published_at < end
+        )
     return conditions, notes
 
 

@@ -14,6 +14,7 @@ from peewee import (
     fn,
 )
 
+import dates
 from models.base import BaseModel, database, utcnow
 
 
@@ -109,6 +110,11 @@ class SiteSettings(BaseModel):
         row.latest_published = Article.published_at.python_value(row.latest_published)
         row.next_scheduled = Article.published_at.python_value(row.next_scheduled)
         return row
+
+    @property
+    def zone(self):
+        """The site's timezone (UTC while the stored name is unknown here: dates.zone)."""
+        return dates.zone(self.timezone)
 
     @classmethod
     def bump_content_version(cls):

@@ -626,6 +626,28 @@ CASES = {
         ),
         "created_at is not an ISO 8601 date-time",
     ),
+    "a time past the range": (
+        lambda p: write_archive(
+            p, mutated(lambda c: c["articles"][0].update(published_at="9999-12-31T23:00:00Z"))
+        ),
+        "articles[0] (id 7): published_at is not between 1900-01-01 and 2999-12-31",
+    ),
+    "a time before year one in UTC": (
+        lambda p: write_archive(
+            p, mutated(lambda c: c["revisions"][0].update(created_at="0001-01-01T00:00:00+05:00"))
+        ),
+        "revisions[0] (id 1): created_at is not between 1900-01-01 and 2999-12-31",
+    ),
+    "a time before the range": (
+        lambda p: write_archive(p, mutated(lambda c: c.update(exported_at="1899-12-31T23:59:59Z"))),
+        "exported_at is not between 1900-01-01 and 2999-12-31",
+    ),
+    "a timezone no admin could choose": (
+        lambda p: write_archive(
+            p, mutated(lambda c: c["site_settings"].update(timezone="posix/Europe/Berlin"))
+        ),
+        "unknown timezone 'posix/Europe/Berlin'",
+    ),
     "an unknown status": (
         lambda p: write_archive(p, mutated(lambda c: c["articles"][0].update(status="live"))),
         "status is 'live', not one of",

@@ -584,7 +584,47 @@ def test_error_messages_say_what_is_wrong(client, newsroom):
     assert "rubric" in errors("rubric", "999999").lower()
     assert "author" in errors("author", str(newsroom.reader.id)).lower()
     assert "2026-11-26T14:30" in errors("published_at", "2026-13-45T99:99")
-    assert "year" in errors("published_at", "0001-01-01T00:00").lower()
+    assert "between 1900-01-01 and 2999-12-31" in errors("published_at", "0001-01-01T00:00")
+
+
+NO_ROW_IDS = ["99999999999999999999", str(2**63), str(2**31), "-1", "0", " ", "1e3", "٣"]
+ID_MESSAGES = {
+    "section": "Choose one of the sections.",
+    "rubric": "Choose one of the rubrics.",
+    "author": "Choose one of the listed authors.",
+    "lead_image": "Choose one of the uploaded images, or none.",
+}
+
+
+@pytest.mark.parametrize("value", NO_ROW_IDS)
+@pytest.mark.parametrize("name", ID_MESSAGES)
+def test_an_id_no_row_can_have_is_refused_with_a_message(client, newsroom, name, value):
+    article = newsroom.article("published")
+    log_in(client, newsroom.editor)
+    before = snapshot()
+    for path in ("fields/" + name, "edit"):
+        response = client.post(
+            f"/desk/articles/{article.id}/{path}",
+            data={**good_values(newsroom), name: value, "version": str(article.version)},
+            headers=HX,
+        )
+        assert response.status_code == 422, path
+        assert any(ID_MESSAGES[name] in error for error in errors_in(text_of(response))), path
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("value", NO_ROW_IDS)
+def test_a_new_article_in_a_section_no_row_can_have_is_refused(client, newsroom, value):
+    log_in(client, newsroom.author)
+    before = snapshot()
+    response = client.post("/desk/articles/new", data={"title": "Fresh", "section": value})
+    assert response.status_code == 422
+    assert errors_in(text_of(response))
+    assert snapshot() == before
+
+
+def good_values(newsroom):
+    return {name: good_value(newsroom, name) for name in FIELDS}
 
 
 HOSTILE_BODY = (

@@ -450,6 +450,58 @@ def test_error_responses_carry_the_headers(app):
         assert header_problems(response, staff=staff) == [], response.status_code
 
 
+@pytest.mark.parametrize(
+    ("how", "saved"),
+    [("in a transaction", True), ("by one statement", True), ("then rolled back", False)],
+)
+def test_the_500_page_says_whether_anything_was_saved(app, how, saved):
+    """A failure inside a save rolls it back, one after its commit (showing the result,
+    say) does not: the page must not say "nothing was saved" then."""
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # TESTING would raise the error in the test
+
+    @app.post("/fails")
+    def fails():
+        change = SiteSettings.update(name="Changed")
+        if how == "by one statement":
+            change.execute()
+        else:
+            with models.database.atomic():
+                change.execute()
+                if how == "then rolled back":
+                    raise RuntimeError("the save failed")
+        raise RuntimeError("showing the result failed")
+
+    response = app.test_client().post("/fails")
+    assert response.status_code == 500
+    assert (SiteSettings.get_by_id(1).name == "Changed") is saved
+    assert ("nothing was saved" in text(response)) is not saved
+    assert ("reload the page to see what was saved" in text(response)) is saved
+    assert header_problems(response, staff=False) == []
+
+
+def test_a_step_that_fails_after_its_commit_says_it_was_saved(app, monkeypatch):
+    """As trashing an article with a far-future time did: the trash was committed, then
+    showing the result failed."""
+    import blueprints.desk
+
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    editor = make_account("editor")
+    article = factories.make_article(author=editor)
+
+    def broken(*args, **kwargs):
+        raise OverflowError("date value out of range")
+
+    monkeypatch.setattr(blueprints.desk, "action_result", broken)
+    client = login(app.test_client(), editor)
+    response = client.post(
+        f"/desk/articles/{article.id}/actions/trash", data={"version": "1"}, headers=HTMX
+    )
+    assert response.status_code == 500
+    assert models.Article.get_by_id(article.id).deleted_at is not None
+    assert "nothing was saved" not in text(response)
+    assert "reload the page to see what was saved" in text(response)
+
+
 def test_htmx_is_served_locally_and_configured_for_the_csp(app):
     page = text(app.test_client().get("/"))
     scripts = re.findall(r'<script[^>]*src="([^"]+)"', page)
