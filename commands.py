@@ -14,7 +14,15 @@ import migrations
 import wordpress
 from blueprints.auth import reset_link
 from forms import EMAIL_PATTERN
-from models import Article, ArticleIndex, User, create_tables, database, write_content_stamp
+from models import (
+    Article,
+    ArticleIndex,
+    SiteSettings,
+    User,
+    create_tables,
+    database,
+    write_content_stamp,
+)
 from passwords import hash_password, password_problem
 
 DEMO_STAFF = (
@@ -203,15 +211,35 @@ def reset_password_command(email):
         click.echo(reset_link(user))
 
 
-@click.command("demo-logins")
-def demo_logins_command():
-    """(Re)create the demo admin and editor with fresh passwords, and print them."""
-    prepare_database()
+NOT_A_DEMO = (
+    "This database holds a site that seed-demo did not create, so no demo logins are made "
+    "on it: log in with its own accounts (`create-user EMAIL --role admin` makes one). To "
+    "try the demo, give it a database of its own: DATABASE_URL=sqlite:////tmp/demo.db make run"
+)
+
+
+def is_demo_database():
+    """Whether seed-demo filled this database (SiteSettings.demo): demo logins go there only."""
+    settings = SiteSettings.get_or_none(SiteSettings.id == 1)
+    return settings is not None and settings.demo
+
+
+def rotate_demo_logins():
+    """Give the demo admin and editor new passwords, and print them."""
     for email, role, name in DEMO_STAFF:
         password = secrets.token_urlsafe(12)
         with database.atomic():
             save_user(email, role, password, name)
         click.echo(f"  {role:<7} {email}  password: {password}")
+
+
+@click.command("demo-logins")
+def demo_logins_command():
+    """(Re)create the demo admin and editor with fresh passwords, on a demo database only."""
+    prepare_database()
+    if not is_demo_database():
+        raise click.ClickException(NOT_A_DEMO)
+    rotate_demo_logins()
 
 
 def init_app(app):

@@ -864,8 +864,9 @@ def load_demo(article_count=0, progress=None):
 
 
 def _save_settings():
-    if not SiteSettings.update(**SITE_SETTINGS).where(SiteSettings.id == 1).execute():
-        SiteSettings.insert(id=1, **SITE_SETTINGS).execute()
+    values = {**SITE_SETTINGS, "demo": True}  # the mark that allows demo logins (commands.py)
+    if not SiteSettings.update(**values).where(SiteSettings.id == 1).execute():
+        SiteSettings.insert(id=1, **values).execute()
 
 
 def _insert_taxonomy(model, names_and_slugs):

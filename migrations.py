@@ -13,8 +13,9 @@ schema (tests/data/schema-v1.sql) and compares the result with a fresh one.
 
 from peewee import PostgresqlDatabase
 from playhouse.migrate import PostgresqlMigrator, SqliteMigrator
+from playhouse.migrate import migrate as run_operations
 
-from models import SCHEMA_VERSION, LegacyPost, SchemaVersion, database
+from models import SCHEMA_VERSION, LegacyPost, SchemaVersion, SiteSettings, database
 
 
 def add_legacy_posts(migrator):
@@ -22,8 +23,14 @@ def add_legacy_posts(migrator):
     database.create_tables([LegacyPost], safe=True)
 
 
+def add_demo_mark(migrator):
+    """Version 3: SiteSettings.demo, set by seed-demo. A database made before it is not
+    marked: where it came from is unknown, so demo logins are not made on it."""
+    run_operations(migrator.add_column("sitesettings", "demo", SiteSettings.demo))
+
+
 # version -> step that upgrades a database from version - 1 to it.
-MIGRATIONS = {2: add_legacy_posts}
+MIGRATIONS = {2: add_legacy_posts, 3: add_demo_mark}
 
 LATEST = max(MIGRATIONS, default=1)
 assert LATEST == SCHEMA_VERSION, "add a migration step for every SCHEMA_VERSION"

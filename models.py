@@ -34,7 +34,7 @@ from sanitize import fold_yo, images_missing_alt, index_text
 
 database = DatabaseProxy()
 
-SCHEMA_VERSION = 2  # the schema these models describe: bump with a step in migrations.py
+SCHEMA_VERSION = 3  # the schema these models describe: bump with a step in migrations.py
 
 SIDEBAR_SIZE = 8  # titles in each section's sidebar list, as on the seed page
 
@@ -297,6 +297,8 @@ class SiteSettings(BaseModel):
     registration_open = BooleanField(default=True)
     content_version = IntegerField(default=1)
     content_changed_at = DateTimeField(default=utcnow)
+    # Set by seed-demo on the database it filled: demo logins are made there and nowhere else.
+    demo = BooleanField(default=False)
 
     @classmethod
     def load(cls):

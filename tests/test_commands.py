@@ -1,4 +1,4 @@
-"""The command line: `flask --app app init-db` and `seed-demo`."""
+"""The command line: `flask --app app init-db`, `seed-demo` and `demo-logins`."""
 
 import html
 import re
@@ -6,6 +6,7 @@ import re
 import pytest
 from markupsafe import escape
 
+import commands
 import demo
 from models import Article, Rubric, Section, SiteSettings, User
 
@@ -93,6 +94,60 @@ def test_seed_demo_rejects_a_bad_article_count(runner, bad):
     assert "--articles" in result.output, result.output
     assert counts() == (0, 0, 0, 0)
     assert SiteSettings.get_by_id(1).name == "Newsdesk"
+
+
+# --- Demo logins: on a database seed-demo created, and nowhere else -------------------------
+
+DEMO_EMAILS = [email for email, _, _ in commands.DEMO_STAFF]
+OWN_PASSWORD = "a long passphrase of our own"
+
+
+def demo_accounts():
+    return {user.email: user for user in User.select().where(User.email.in_(DEMO_EMAILS))}
+
+
+@pytest.fixture
+def real_site(runner, make_article):
+    """A site seed-demo did not create, with its own admin."""
+    make_article(title="Our own news")
+    result = run(runner, "create-user", "chief@example.org", "--role", "admin",
+                 "--password", OWN_PASSWORD)  # fmt: skip
+    assert result.exit_code == 0, result.output
+
+
+def test_seed_demo_marks_the_database_it_fills(runner, seeded):
+    assert SiteSettings.get_by_id(1).demo
+
+
+def test_demo_logins_on_a_demo_database_get_new_passwords_each_time(runner, seeded):
+    first = run(runner, "demo-logins")
+    hashes = {email: user.password_hash for email, user in demo_accounts().items()}
+    second = run(runner, "demo-logins")
+
+    assert first.exit_code == second.exit_code == 0, first.output + second.output
+    assert {user.role for user in demo_accounts().values()} == {"admin", "editor"}
+    assert all(f"{email}  password: " in first.output for email in DEMO_EMAILS)
+    assert first.output != second.output
+    assert all(demo_accounts()[email].password_hash != hashes[email] for email in DEMO_EMAILS)
+
+
+def test_demo_logins_refuse_a_site_seed_demo_did_not_create(runner, real_site):
+    result = run(runner, "demo-logins")
+
+    assert result.exit_code == 1
+    assert "seed-demo did not create" in result.output
+    assert "password:" not in result.output
+    assert demo_accounts() == {}
+
+
+def test_demo_logins_never_reset_an_account_of_a_real_site(runner, real_site):
+    # A real site where the demo admin's address is an account (make run was run on it once).
+    run(runner, "create-user", DEMO_EMAILS[0], "--role", "admin", "--password", OWN_PASSWORD)
+    before = demo_accounts()[DEMO_EMAILS[0]]
+
+    assert run(runner, "demo-logins").exit_code == 1
+    after = demo_accounts()[DEMO_EMAILS[0]]
+    assert (after.password_hash, after.login_token) == (before.password_hash, before.login_token)
 
 
 @pytest.mark.parametrize("command", ["backup", "restore"])
