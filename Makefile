@@ -21,13 +21,12 @@ node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund
 	touch $@
 
+# The development server on HOST:PORT (make run PORT=5001). It takes the port first; a new
+# database gets the demo content, a demo one new staff passwords; any other is served as it is.
+HOST := 127.0.0.1
+PORT := 5000
 run: venv
-	$(BIN)/flask --app app init-db
-	$(BIN)/flask --app app seed-demo --articles 300
-	@echo "Staff logins for this demo (new passwords on every start):"
-	@$(BIN)/flask --app app demo-logins
-	@echo "Newsdesk is running at http://127.0.0.1:5000"
-	$(BIN)/flask --app app run --host 127.0.0.1 --port 5000
+	$(BIN)/flask --app app run-demo --host $(HOST) --port $(PORT)
 
 # Browser tests skip without Chromium (and fail under CI=true); say why up front.
 test: venv node_modules/.package-lock.json

@@ -1,7 +1,12 @@
-"""The command line: `flask --app app init-db`, `seed-demo` and `demo-logins`."""
+"""The command line: `flask --app app init-db`, `seed-demo`, `demo-logins` and `run-demo`
+(what `make run` does)."""
 
 import html
 import re
+import shutil
+import socket
+import subprocess
+from pathlib import Path
 
 import pytest
 from markupsafe import escape
@@ -148,6 +153,77 @@ def test_demo_logins_never_reset_an_account_of_a_real_site(runner, real_site):
     assert run(runner, "demo-logins").exit_code == 1
     after = demo_accounts()[DEMO_EMAILS[0]]
     assert (after.password_hash, after.login_token) == (before.password_hash, before.login_token)
+
+
+# --- run-demo: make run ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def served(monkeypatch):
+    """The ports run-demo would serve on; the test returns instead of serving."""
+    ports = []
+    monkeypatch.setattr(
+        commands, "serve_forever", lambda listener, app: ports.append(listener.getsockname()[1])
+    )
+    return ports
+
+
+def free_port():
+    with socket.create_server(("127.0.0.1", 0)) as sock:
+        return sock.getsockname()[1]
+
+
+def test_make_run_on_a_new_database_loads_the_demo_then_prints_logins_and_serves(runner, served):
+    port = free_port()
+    result = run(runner, "run-demo", "--port", str(port), "--articles", "5")
+
+    assert result.exit_code == 0, result.output
+    out = result.output
+    loaded, login, running = (
+        out.index("Loaded:"),
+        out.index("admin@newsdesk.test  password: "),
+        out.index(f"Newsdesk is running at http://127.0.0.1:{port}"),
+    )
+    assert loaded < login < running
+    assert served == [port]
+    assert SiteSettings.get_by_id(1).demo and len(demo_accounts()) == 2
+
+
+def test_make_run_on_a_real_site_serves_it_without_demo_logins(runner, real_site, served):
+    port = free_port()
+    result = run(runner, "run-demo", "--port", str(port))
+
+    assert result.exit_code == 0, result.output
+    assert "serving it as it is, with no demo logins" in result.output
+    assert "password" not in result.output
+    assert f"Newsdesk is running at http://127.0.0.1:{port}" in result.output
+    assert served == [port]
+    assert demo_accounts() == {}
+    assert [a.title for a in Article.select()] == ["Our own news"]  # no demo content either
+
+
+def test_make_run_on_a_taken_port_says_so_and_changes_nothing(runner, served):
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = run(runner, "run-demo", "--port", str(port))
+
+    assert result.exit_code == 1
+    assert f"Cannot serve on 127.0.0.1:{port}" in result.output
+    assert "make run PORT=" in result.output
+    assert "password" not in result.output and "running" not in result.output
+    assert served == []
+    assert counts() == (0, 0, 0, 0)  # no demo content, no logins
+
+
+@pytest.mark.skipif(not shutil.which("make"), reason="no make")
+def test_make_run_passes_port_and_host():
+    root = Path(__file__).resolve().parent.parent
+    # -n: print the commands only; `venv` is up to date or its commands are printed too.
+    shown = subprocess.run(
+        ["make", "-n", "run", "PORT=5001", "HOST=0.0.0.0"],
+        cwd=root, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert "flask --app app run-demo --host 0.0.0.0 --port 5001" in shown
 
 
 @pytest.mark.parametrize("command", ["backup", "restore"])
