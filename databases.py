@@ -54,6 +54,15 @@ HIGHLIGHT = ("\x02", "\x03")  # markers in snippets; the indexed text has no con
 SNIPPET_WORDS = 24
 
 
+# Connections per process. gunicorn runs many threads (gunicorn.conf.py), most of them
+# waiting on slow clients; a request holds a connection only while its view runs (Flask
+# hands it back before the response is sent), so a few serve them all, and a request
+# beyond them waits its turn (up to POOL_WAIT seconds) instead of opening another: each
+# SQLite connection keeps up to 16 MB of cache, and PostgreSQL allows 100 in all.
+POOL_SIZE = 8
+POOL_WAIT = 10
+
+
 class Sqlite(PooledSqliteDatabase):
     """SQLite, with a pool of connections in each process.
 
@@ -74,7 +83,8 @@ class Sqlite(PooledSqliteDatabase):
 
     def __init__(self, database, **kwargs):
         kwargs.setdefault("pragmas", self.PRAGMAS)
-        kwargs.setdefault("max_connections", None)  # one per thread at most: no cap needed
+        kwargs.setdefault("max_connections", POOL_SIZE)
+        kwargs.setdefault("timeout", POOL_WAIT)
         # A pooled connection serves one thread at a time, but not always the same one.
         kwargs.setdefault("check_same_thread", False)
         super().__init__(database, **kwargs)
@@ -150,7 +160,8 @@ class Postgres(PooledPostgresqlDatabase):
 
     def __init__(self, database, **kwargs):
         kwargs.setdefault("prefer_psycopg3", True)
-        kwargs.setdefault("max_connections", None)  # one per thread at most: no cap needed
+        kwargs.setdefault("max_connections", POOL_SIZE)
+        kwargs.setdefault("timeout", POOL_WAIT)
         kwargs.setdefault("stale_timeout", 300)
         kwargs.setdefault("connect_timeout", 10)  # an unreachable server is an error, not a hang
         super().__init__(database, **kwargs)

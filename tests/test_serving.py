@@ -2,14 +2,23 @@
 on a free port of 127.0.0.1, spoken to with raw bytes over sockets.
 
 Malformed requests get a 400 whoever notices (gunicorn's parser, or the body read inside
-Flask), never a 500.
+Flask), never a 500. Clients that send half a request and wait do not stall the site
+(bench/slow_clients.py measures it), and the threads that wait for them share a few
+database connections.
 """
 
+import contextlib
 import socket
 import sys
+import threading
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
+
+import databases
+import models
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.append(str(ROOT / "bench"))
@@ -99,3 +108,49 @@ def test_a_well_formed_chunked_form_is_read(server):
 
     assert status(response) == 400
     assert b"The form had expired" in response
+
+
+# --- Slow clients ----------------------------------------------------------------------------
+
+
+def test_half_requests_left_open_do_not_stall_the_site(server):
+    # Each sends a request line and a header, never the blank line that ends the request.
+    with contextlib.ExitStack() as stack:
+        for _ in range(20):
+            sock = stack.enter_context(socket.create_connection((common.HOST, server.port)))
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        time.sleep(0.5)  # the workers have taken them up
+
+        for _ in range(4):  # on new connections, whichever worker takes them
+            # Generous: answered in milliseconds; with sync workers, not before 30 s.
+            with urllib.request.urlopen(server.base_url + "/healthz", timeout=10) as response:
+                assert response.status == 200
+
+
+def test_threads_beyond_the_pool_wait_for_a_database_connection(app):
+    """Many threads, few connections: the rest wait their turn rather than fail or open more."""
+    database = models.database.obj
+    lock = threading.Lock()
+    busy, most, errors = [0], [0], []
+
+    def request():
+        try:
+            database.connect(reuse_if_open=True)
+            with lock:
+                busy[0] += 1
+                most[0] = max(most[0], busy[0])
+            time.sleep(0.02)  # a view's work
+            with lock:
+                busy[0] -= 1
+        except Exception as error:  # any error is the finding
+            errors.append(repr(error))
+        finally:
+            database.close()
+
+    threads = [threading.Thread(target=request) for _ in range(3 * databases.POOL_SIZE)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert most[0] == databases.POOL_SIZE
