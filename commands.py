@@ -73,9 +73,11 @@ def seed_demo_command(articles):
 def seed_demo(articles):
     """The demo content and N generated articles, on an empty database only."""
     prepare_database()
-    existing = Article.select().count()
-    if existing:
-        click.echo(f"The database already has {existing} articles; demo content not loaded.")
+    if demo.holds_a_site():
+        click.echo(
+            f"The database already holds a site ({Article.select().count()} articles, "
+            f"{User.select().count()} accounts); demo content not loaded."
+        )
         return
     with click.progressbar(length=articles, label="Generating articles") as bar:
         summary = demo.load_demo(articles, progress=lambda done, total: bar.update(done - bar.pos))

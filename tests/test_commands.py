@@ -124,6 +124,18 @@ def test_seed_demo_marks_the_database_it_fills(runner, seeded):
     assert SiteSettings.get_by_id(1).demo
 
 
+def test_seed_demo_leaves_a_new_site_with_only_its_admin_alone(runner):
+    # A production site just set up: its first admin, no article yet.
+    run(runner, "create-user", "chief@example.org", "--role", "admin", "--password", OWN_PASSWORD)
+
+    result = run(runner, "seed-demo", "--articles", "5")
+
+    assert result.exit_code == 0, result.output
+    assert "already holds a site (0 articles, 1 accounts)" in result.output
+    assert Article.select().count() == 0
+    assert not SiteSettings.get_by_id(1).demo
+
+
 def test_demo_logins_on_a_demo_database_get_new_passwords_each_time(runner, seeded):
     first = run(runner, "demo-logins")
     hashes = {email: user.password_hash for email, user in demo_accounts().items()}
@@ -200,6 +212,16 @@ def test_make_run_on_a_real_site_serves_it_without_demo_logins(runner, real_site
     assert served == [port]
     assert demo_accounts() == {}
     assert [a.title for a in Article.select()] == ["Our own news"]  # no demo content either
+
+
+def test_make_run_on_a_site_with_only_its_admin_adds_no_demo(runner, served):
+    run(runner, "create-user", "chief@example.org", "--role", "admin", "--password", OWN_PASSWORD)
+
+    result = run(runner, "run-demo", "--port", str(free_port()))
+
+    assert result.exit_code == 0, result.output
+    assert "password" not in result.output
+    assert Article.select().count() == 0 and demo_accounts() == {}
 
 
 def test_make_run_on_a_taken_port_says_so_and_changes_nothing(runner, served):
