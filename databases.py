@@ -56,10 +56,11 @@ SNIPPET_WORDS = 24
 
 # Connections per process. gunicorn runs many threads (gunicorn.conf.py), most of them
 # waiting on slow clients; a request holds a connection only while its view runs (Flask
-# hands it back before the response is sent), so a few serve them all, and a request
-# beyond them waits its turn (up to POOL_WAIT seconds) instead of opening another: each
-# SQLite connection keeps up to 16 MB of cache, and PostgreSQL allows 100 in all.
-POOL_SIZE = 8
+# hands it back before the response is sent), and one thread runs Python at a time, so
+# two serve them all: one in SQLite while another renders. A request beyond them waits
+# its turn (up to POOL_WAIT seconds) instead of opening another: each SQLite connection
+# fills a cache of its own (up to 16 MB), and PostgreSQL allows 100 connections in all.
+POOL_SIZE = 2
 POOL_WAIT = 10
 
 

@@ -17,7 +17,7 @@ workers = int(os.environ.get("WORKERS", 2 * multiprocessing.cpu_count()))
 # for 30 s. gunicorn never gives up on a thread waiting for a request's headers, so a
 # worker still stalls once THREADS of them are connected to it: on the open internet,
 # nginx goes in front (deploy/nginx.conf) and passes on whole requests only. Threads
-# beyond those running requests cost little: databases.POOL_SIZE caps the connections.
+# waiting on clients cost little: databases.POOL_SIZE caps the database connections.
 # Measured in bench/slow_clients.py.
 worker_class = "gthread"
 threads = int(os.environ.get("THREADS", 64))
