@@ -55,7 +55,7 @@ serve: venv
 	$(BIN)/gunicorn "app:create_app()"
 
 # Load, page weight, memory, durability and slow clients (bench/all.py): about 12 minutes,
-# stops by itself; BENCH_ARGS=--quick for a 3-minute smoke run. Needs wrk and nginx (apt-get).
+# stops by itself; BENCH_ARGS=--quick for a 3.5-minute smoke run. Needs wrk and nginx (apt-get).
 bench: venv
 	@command -v wrk >/dev/null || { echo "bench needs wrk and nginx: apt-get install -y wrk nginx"; exit 1; }
 	$(BIN)/python bench/all.py $(BENCH_ARGS)
