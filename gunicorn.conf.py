@@ -18,9 +18,10 @@ workers = int(os.environ.get("WORKERS", 2 * multiprocessing.cpu_count()))
 # worker still stalls once THREADS of them are connected to it: on the open internet,
 # nginx goes in front (deploy/nginx.conf) and passes on whole requests only. Threads
 # waiting on clients cost little: databases.POOL_SIZE caps the database connections.
-# Measured in bench/slow_clients.py.
-worker_class = "gthread"
+# Measured in bench/slow_clients.py. THREADS=1 runs sync workers instead: a little less
+# CPU per request, and as safe, behind nginx only (README.md, "Slow clients").
 threads = int(os.environ.get("THREADS", 64))
+worker_class = "gthread" if threads > 1 else "sync"
 # An idle kept-alive connection waits in the worker's poller (no thread) this long;
 # nginx's upstream keepalive_timeout is shorter, so nginx never reuses one gunicorn closed.
 keepalive = 5
