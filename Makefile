@@ -5,13 +5,20 @@ BIN := $(VENV)/bin
 CHROMIUM_PATH ?= /usr/bin/chromium
 export CHROMIUM_PATH
 
-.PHONY: venv run test test-postgres serve bench lint clean
+.PHONY: venv test-venv run test test-postgres serve bench lint clean
 
-venv: $(VENV)/.installed
+# Two stamps, so each install re-runs whenever pyproject.toml (the dependency list) changes:
+# the app alone (make run, make serve: production gets nothing else), and the test tools
+# on top of it (make test). Either order works in one checkout.
+venv: $(VENV)/.installed-app
+test-venv: $(VENV)/.installed-test
 
-# A stamp, so the install re-runs whenever pyproject.toml (the dependency list) changes.
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed-app: pyproject.toml
 	python3 -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed-app
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
 	touch $@
 
@@ -21,16 +28,15 @@ node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund
 	touch $@
 
+# The development server on HOST:PORT (make run PORT=5001). It takes the port first; a new
+# database gets the demo content, a demo one new staff passwords; any other is served as it is.
+HOST := 127.0.0.1
+PORT := 5000
 run: venv
-	$(BIN)/flask --app app init-db
-	$(BIN)/flask --app app seed-demo --articles 300
-	@echo "Staff logins for this demo (new passwords on every start):"
-	@$(BIN)/flask --app app demo-logins
-	@echo "Newsdesk is running at http://127.0.0.1:5000"
-	$(BIN)/flask --app app run --host 127.0.0.1 --port 5000
+	$(BIN)/flask --app app run-demo --host $(HOST) --port $(PORT)
 
 # Browser tests skip without Chromium (and fail under CI=true); say why up front.
-test: venv node_modules/.package-lock.json
+test: test-venv node_modules/.package-lock.json
 	@test -x "$(CHROMIUM_PATH)" || echo "NOTE: no Chromium at $(CHROMIUM_PATH):" \
 		"browser tests will be skipped. Install it: apt-get install chromium"
 	@command -v java >/dev/null || echo "NOTE: no java: HTML validation tests will be" \
@@ -48,13 +54,13 @@ serve: venv
 	$(BIN)/flask --app app init-db
 	$(BIN)/gunicorn "app:create_app()"
 
-# Load, page weight, memory and durability (bench/all.py): about 9 minutes, stops by
-# itself; BENCH_ARGS=--quick for a 2-minute smoke run. Needs wrk and nginx (apt-get).
+# Load, page weight, memory, durability and slow clients (bench/all.py): about 12 minutes,
+# stops by itself; BENCH_ARGS=--quick for a 3.5-minute smoke run. Needs wrk and nginx (apt-get).
 bench: venv
 	@command -v wrk >/dev/null || { echo "bench needs wrk and nginx: apt-get install -y wrk nginx"; exit 1; }
 	$(BIN)/python bench/all.py $(BENCH_ARGS)
 
-lint: venv
+lint: test-venv
 	$(BIN)/ruff check .
 
 clean:

@@ -6,9 +6,10 @@ from urllib.parse import urlsplit
 import click
 from flask import Flask, g, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from gunicorn.http.errors import ParseException
 from htmx_flask import Htmx
 from peewee import DatabaseError
-from werkzeug.exceptions import SecurityError
+from werkzeug.exceptions import BadRequest, SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
@@ -94,6 +95,48 @@ def configure_site_url(app):
         app.config["TRUSTED_HOSTS"] = [parts.hostname, "localhost", "127.0.0.1"]
 
 
+class MalformedBodyIsBadRequest:
+    """WSGI middleware: a request body the server cannot decode gets 400, not 500.
+
+    A server reads the body only when the app asks for it (request.form, get_json), so
+    its complaint about the body's framing is raised inside a view. Werkzeug answers the
+    dev server's OSError with 400, but gunicorn raises its own ParseException (a chunk
+    size that is not hex, a chunk without its CRLF), which Flask would answer with 500.
+    """
+
+    def __init__(self, wsgi_app):
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ, start_response):
+        environ["wsgi.input"] = GuardedInput(environ["wsgi.input"])
+        return self.wsgi_app(environ, start_response)
+
+
+class GuardedInput:
+    """wsgi.input whose reads raise BadRequest when the server rejects the body."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def _guarded(self, read, *args):
+        try:
+            return read(*args)
+        except ParseException as error:
+            raise BadRequest(f"The request's body is malformed: {error}") from error
+
+    def read(self, *args):
+        return self._guarded(self.stream.read, *args)
+
+    def readline(self, *args):
+        return self._guarded(self.stream.readline, *args)
+
+    def readlines(self, *args):
+        return self._guarded(self.stream.readlines, *args)
+
+    def __iter__(self):
+        return iter(self.readline, b"")
+
+
 def create_app(test_config=None):
     app = Newsdesk(__name__, instance_relative_config=True)
     os.makedirs(app.instance_path, exist_ok=True)
@@ -144,6 +187,7 @@ def create_app(test_config=None):
     commands.init_app(app)
     media.init_app(app)
     init_responses(app)
+    app.wsgi_app = MalformedBodyIsBadRequest(app.wsgi_app)
     # Outermost, so that the page cache (caching.py) keys pages by the real scheme and host.
     proxies = int(os.environ.get("PROXY_FIX", 0))
     if proxies:

@@ -16,6 +16,7 @@ worker reaches the caches of all of them on the next request, with no cache serv
 
 import datetime as dt
 import hashlib
+import threading
 import time
 from collections import OrderedDict
 
@@ -119,37 +120,41 @@ def unchanged(environ, etag, modified):
 class PageCache:
     """Rendered public pages of this worker process, least recently used out first.
 
-    An entry serves only while the freshness key is the one it was rendered under.
+    An entry serves only while the freshness key is the one it was rendered under. A
+    worker's threads share it: a lock keeps a lookup from meeting another thread's eviction.
     """
 
     def __init__(self, max_bytes):
         self.max_bytes = max_bytes
         self.entries = OrderedDict()  # key -> (freshness, headers, body, etag, last_modified)
         self.size = 0
+        self.lock = threading.Lock()
 
     def __contains__(self, key):
         return key in self.entries
 
     def get(self, key, freshness):
-        entry = self.entries.get(key)
-        if entry is None or entry[0] != freshness:
-            return None
-        self.entries.move_to_end(key)
-        return entry
+        with self.lock:
+            entry = self.entries.get(key)
+            if entry is None or entry[0] != freshness:
+                return None
+            self.entries.move_to_end(key)
+            return entry
 
     def put(self, key, freshness, headers, body):
         if len(body) > self.max_bytes // 8:
             return  # one huge page must not push out everything else
-        old = self.entries.pop(key, None)
-        if old:
-            self.size -= len(old[2])
         found = dict(headers)
         validators = (found["ETag"].strip('"'), parse_date(found["Last-Modified"]))
-        self.entries[key] = (freshness, headers, body, *validators)
-        self.size += len(body)
-        while self.size > self.max_bytes:
-            _key, evicted = self.entries.popitem(last=False)
-            self.size -= len(evicted[2])
+        with self.lock:
+            old = self.entries.pop(key, None)
+            if old:
+                self.size -= len(old[2])
+            self.entries[key] = (freshness, headers, body, *validators)
+            self.size += len(body)
+            while self.size > self.max_bytes:
+                _key, evicted = self.entries.popitem(last=False)
+                self.size -= len(evicted[2])
 
 
 class PageCacheMiddleware:

@@ -3,10 +3,13 @@
 import os
 import re
 import secrets
+import socket
 import sqlite3
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
+from werkzeug.serving import make_server
 
 import archive
 import demo
@@ -18,6 +21,7 @@ from migrations import prepare_database
 from models import (
     Article,
     ArticleIndex,
+    SiteSettings,
     User,
     UserSession,
     database,
@@ -56,10 +60,17 @@ def seed_demo_command(articles):
     """Load the seed page's article and sidebar titles, plus N generated articles."""
     if articles < 0:
         raise click.BadParameter("must be 0 or more", param_hint="--articles")
+    seed_demo(articles)
+
+
+def seed_demo(articles):
+    """The demo content and N generated articles, on an empty database only."""
     prepare_database()
-    existing = Article.select().count()
-    if existing:
-        click.echo(f"The database already has {existing} articles; demo content not loaded.")
+    if demo.holds_a_site():
+        click.echo(
+            f"The database already holds a site ({Article.select().count()} articles, "
+            f"{User.select().count()} accounts); demo content not loaded."
+        )
         return
     with click.progressbar(length=articles, label="Generating articles") as bar:
         summary = demo.load_demo(articles, progress=lambda done, total: bar.update(done - bar.pos))
@@ -204,15 +215,80 @@ def reset_password_command(email):
         click.echo(reset_link(user))
 
 
-@click.command("demo-logins")
-def demo_logins_command():
-    """(Re)create the demo admin and editor with fresh passwords, and print them."""
-    prepare_database()
+NOT_A_DEMO = (
+    "This database holds a site that seed-demo did not create, so no demo logins are made "
+    "on it: log in with its own accounts (`create-user EMAIL --role admin` makes one). To "
+    "try the demo, give it a database of its own: DATABASE_URL=sqlite:////tmp/demo.db make run"
+)
+
+
+def is_demo_database():
+    """Whether seed-demo filled this database (SiteSettings.demo): demo logins go there only."""
+    settings = SiteSettings.get_or_none(SiteSettings.id == 1)
+    return settings is not None and settings.demo
+
+
+def rotate_demo_logins():
+    """Give the demo admin and editor new passwords, and print them."""
     for email, role, name in DEMO_STAFF:
         password = secrets.token_urlsafe(12)
         with database.atomic():
             save_user(email, role, password, name)
         click.echo(f"  {role:<7} {email}  password: {password}")
+
+
+@click.command("demo-logins")
+def demo_logins_command():
+    """(Re)create the demo admin and editor with fresh passwords, on a demo database only."""
+    prepare_database()
+    if not is_demo_database():
+        raise click.ClickException(NOT_A_DEMO)
+    rotate_demo_logins()
+
+
+def listen(host, port):
+    """A listening socket on host:port, taken before anything else happens."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family)
+    except OSError as error:
+        raise click.ClickException(
+            f"Cannot serve on {host}:{port}: {error.strerror or error}. Stop what uses it, "
+            "or choose another port: make run PORT=5001"
+        ) from None
+
+
+def serve_forever(listener, app):
+    """Flask's development server (threaded, as `flask run`) on the socket already bound."""
+    host, port = listener.getsockname()[:2]
+    make_server(host, port, app, threaded=True, fd=listener.fileno()).serve_forever()
+
+
+@click.command("run-demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--articles", default=300, show_default=True, help="Generated articles, if new.")
+@with_appcontext
+def run_demo_command(host, port, articles):
+    """What `make run` does: serve this checkout with Flask's development server.
+
+    The port is taken first. A new database gets the demo content, and a demo database
+    new staff passwords on every start; any other is served as it is, its logins untouched.
+    """
+    listener = listen(host, port)
+    with listener:
+        seed_demo(articles)
+        if is_demo_database():
+            click.echo("Staff logins for this demo (new passwords on every start):")
+            rotate_demo_logins()
+        else:
+            click.echo(
+                "This database holds a site that seed-demo did not create: serving it as it "
+                "is, with no demo logins (log in with its own accounts)."
+            )
+        shown = f"[{host}]" if ":" in host else host
+        click.echo(f"Newsdesk is running at http://{shown}:{port} (Ctrl-C stops it)")
+        serve_forever(listener, current_app._get_current_object())
 
 
 def init_app(app):
@@ -223,6 +299,7 @@ def init_app(app):
         create_user_command,
         reset_password_command,
         demo_logins_command,
+        run_demo_command,
         reindex_command,
         backup_command,
         restore_command,

@@ -57,6 +57,16 @@ SNIPPET_WORDS = 24
 WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 
 
+# Connections per process. gunicorn runs many threads (gunicorn.conf.py), most of them
+# waiting on slow clients; a request holds a connection only while its view runs (Flask
+# hands it back before the response is sent), and one thread runs Python at a time, so
+# two serve them all: one in SQLite while another renders. A request beyond them waits
+# its turn (up to POOL_WAIT seconds) instead of opening another: each SQLite connection
+# fills a cache of its own (up to 16 MB), and PostgreSQL allows 100 connections in all.
+POOL_SIZE = 2
+POOL_WAIT = 10
+
+
 class CountsWrites:
     """Counts, per thread, the writes that reached the database: committed transactions,
     and writing statements outside a transaction (each commits itself). A request that
@@ -103,7 +113,8 @@ class Sqlite(CountsWrites, PooledSqliteDatabase):
 
     def __init__(self, database, **kwargs):
         kwargs.setdefault("pragmas", self.PRAGMAS)
-        kwargs.setdefault("max_connections", None)  # one per thread at most: no cap needed
+        kwargs.setdefault("max_connections", POOL_SIZE)
+        kwargs.setdefault("timeout", POOL_WAIT)
         # A pooled connection serves one thread at a time, but not always the same one.
         kwargs.setdefault("check_same_thread", False)
         super().__init__(database, **kwargs)
@@ -179,7 +190,8 @@ class Postgres(CountsWrites, PooledPostgresqlDatabase):
 
     def __init__(self, database, **kwargs):
         kwargs.setdefault("prefer_psycopg3", True)
-        kwargs.setdefault("max_connections", None)  # one per thread at most: no cap needed
+        kwargs.setdefault("max_connections", POOL_SIZE)
+        kwargs.setdefault("timeout", POOL_WAIT)
         kwargs.setdefault("stale_timeout", 300)
         kwargs.setdefault("connect_timeout", 10)  # an unreachable server is an error, not a hang
         super().__init__(database, **kwargs)

@@ -837,14 +837,16 @@ class _Writer:
 def load_demo(article_count=0, progress=None):
     """Fill an empty database with the demo site and return counts of what was added.
 
-    The caller has created the tables and connected `models.database`. It all runs in
-    one transaction, so a failure leaves the database as it was. `progress(done, total)`,
+    The caller has created the tables and connected `models.database`. A database with
+    any content or account is refused: it is someone's site, and the demo marks the
+    database it fills as one where demo logins may be made. It all runs in one
+    transaction, so a failure leaves the database as it was. `progress(done, total)`,
     if given, is called after each batch of generated articles.
     """
     rng = random.Random(RANDOM_SEED)
     with database.atomic():
-        if Section.select().exists() or Rubric.select().exists() or Article.select().exists():
-            raise RuntimeError("load_demo needs a database without sections, rubrics or articles")
+        if holds_a_site():
+            raise RuntimeError("load_demo needs a database without content or accounts")
         _save_settings()
         sections = _insert_taxonomy(Section, SECTIONS)
         rubrics = _insert_taxonomy(Rubric, [(name, slugify(name)) for name in RUBRICS])
@@ -863,9 +865,15 @@ def load_demo(article_count=0, progress=None):
     }
 
 
+def holds_a_site():
+    """Whether the database has any content or account: someone's site, not the demo's."""
+    return any(model.select().exists() for model in (Section, Rubric, Article, User))
+
+
 def _save_settings():
-    if not SiteSettings.update(**SITE_SETTINGS).where(SiteSettings.id == 1).execute():
-        SiteSettings.insert(id=1, **SITE_SETTINGS).execute()
+    values = {**SITE_SETTINGS, "demo": True}  # the mark that allows demo logins (commands.py)
+    if not SiteSettings.update(**values).where(SiteSettings.id == 1).execute():
+        SiteSettings.insert(id=1, **values).execute()
 
 
 def _insert_taxonomy(model, names_and_slugs):

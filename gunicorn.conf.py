@@ -2,8 +2,8 @@
 
     SECRET_KEY=… gunicorn "app:create_app()"      (or: make serve)
 
-BIND and WORKERS come from the environment; `kill -HUP <master pid>` reloads the
-code gracefully: new workers start, old ones finish their requests.
+BIND, WORKERS and THREADS come from the environment; `kill -HUP <master pid>` reloads
+the code gracefully: new workers start, old ones finish their requests.
 """
 
 import ctypes
@@ -12,9 +12,22 @@ import os
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WORKERS", 2 * multiprocessing.cpu_count()))
+# Threads, so that a client that sends half a request, or reads its answer slowly, holds
+# one thread and not a whole worker: with sync workers two such clients stalled the site
+# for 30 s. gunicorn never gives up on a thread waiting for a request's headers, so a
+# worker still stalls once THREADS of them are connected to it: on the open internet,
+# nginx goes in front (deploy/nginx.conf) and passes on whole requests only. Threads
+# waiting on clients cost little: databases.POOL_SIZE caps the database connections.
+# Measured in bench/slow_clients.py. THREADS=1 runs sync workers instead: a little less
+# CPU per request, and as safe, behind nginx only (README.md, "Slow clients").
+threads = int(os.environ.get("THREADS", 64))
+worker_class = "gthread" if threads > 1 else "sync"
+# An idle kept-alive connection waits in the worker's poller (no thread) this long;
+# nginx's upstream keepalive_timeout is shorter, so nginx never reuses one gunicorn closed.
+keepalive = 5
 accesslog = "-"
 errorlog = "-"
-# Slow clients are nginx's job; a worker stuck this long is restarted.
+# A worker whose main loop is stuck this long is restarted.
 timeout = 30
 graceful_timeout = 20
 # gunicorn 27's control socket has one default path per user, so a second site on the

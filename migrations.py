@@ -17,7 +17,7 @@ alter_column_type …), because dropping the old table cascades, and dropping
 """
 
 import click
-from peewee import SQL, PostgresqlDatabase, TextField, fn
+from peewee import SQL, BooleanField, PostgresqlDatabase, TextField, fn
 from playhouse.migrate import PostgresqlMigrator, SqliteMigrator
 from playhouse.migrate import migrate as run_operations
 
@@ -78,12 +78,22 @@ def add_old_addresses(migrator):
     database.create_tables([LegacyTerm], safe=True)
 
 
+def add_demo_mark(migrator):
+    """Version 6: SiteSettings.demo, set by seed-demo. A database made before it is not
+    marked: where it came from is unknown, so demo logins are not made on it."""
+    if "demo" in {column.name for column in database.get_columns("sitesettings")}:
+        return  # made by a later release's create_tables and marked older (as tests do)
+    column = BooleanField(default=False, constraints=[SQL("DEFAULT 0")])
+    run_operations(migrator.add_column("sitesettings", "demo", column, allow_not_null=True))
+
+
 # version -> step that upgrades a database from version - 1 to it.
 MIGRATIONS = {
     2: add_legacy_posts,
     3: describe_lead_images_per_article,
     4: add_user_sessions,
     5: add_old_addresses,
+    6: add_demo_mark,
 }
 
 LATEST = max(MIGRATIONS, default=1)

@@ -1,7 +1,7 @@
 """`make bench`: every benchmark in one run, each bounded in time; the total time printed.
 
-    python bench/all.py            # load, weight, memory, mixed: about 9 minutes
-    python bench/all.py --quick    # the same on the 1k database, short runs: about 2 minutes
+    python bench/all.py            # load, weight, memory, mixed, slow: about 12 minutes
+    python bench/all.py --quick    # the same on the 1k database, short runs: about 3 minutes
 
 Each step writes its results to bench/results/<step>.json (the quick run to
 bench/results/quick-<step>.json) and prints its tables; a summary of the targets follows.
@@ -19,6 +19,7 @@ import common
 import load
 import memory
 import mixed
+import slow_clients
 import weight
 
 STEPS = (
@@ -26,6 +27,7 @@ STEPS = (
     ("weight", weight.main, "page weight of the first view"),
     ("memory", memory.main, "worker memory over 50,000 requests"),
     ("mixed", mixed.main, "mixed load, kill -9 and backup under load"),
+    ("slow", slow_clients.main, "50 slow clients: sync, gthread, behind nginx"),
 )
 # Steps whose exit status 1 means "a target was missed", not "something broke".
 TARGET_ONLY = {"weight", "memory"}
@@ -75,6 +77,19 @@ def summary(results_for):
                 f" 5xx, {phase['log']['database_locked']} 'database is locked', integrity"
                 f" {' '.join(phase['integrity'])[:20]}: {'passed' if phase['ok'] else 'FAILED'}"
             )
+    slow_report = results_for("slow")
+    if slow_report:
+        for r in slow_report["results"]:
+            reader = r["reader"]
+            lines.append(
+                f"slow clients: {r['serving']}: reader answered {reader['answered']}/"
+                f"{reader['asked']} while {slow_report['settings']['slow_clients']} slow"
+                f" clients waited; article {common.fmt(r['alone']['rps'], ',.0f')} req/s alone"
+            )
+        lines.append(
+            f"slow clients: target (gunicorn.conf.py as it is, every reader request answered):"
+            f" {'met' if slow_report['target_met'] else 'MISSED'}"
+        )
     return lines
 
 

@@ -127,7 +127,7 @@ def flask(args, db_path, timeout=BUILD_TIMEOUT, capture=False):
 
 
 def remove_database(path):
-    for suffix in ("", "-wal", "-shm"):
+    for suffix in ("", "-wal", "-shm", "-stamp"):  # -stamp: the content stamp (models.py)
         Path(str(path) + suffix).unlink(missing_ok=True)
 
 
@@ -361,7 +361,7 @@ class Server:
 
 
 def gunicorn(db_path, log_path, app="app:create_app()", extra_env=None, extra_args=()):
-    """A Server running gunicorn with the repository's gunicorn.conf.py, 2 sync workers."""
+    """A Server running gunicorn with the repository's gunicorn.conf.py, 2 workers."""
     env = app_env(db_path, **(extra_env or {}))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(BENCH_DIR), env.get("PYTHONPATH")]))
     command = [
@@ -390,18 +390,38 @@ http {{
     sendfile on;
     tcp_nopush on;
     keepalive_requests 1000000;
+{upstream}
     server {{
         listen {host}:{{port}};
-        root {tmp}/www;
-        location / {{ }}
+{location}
     }}
 }}
 """
+STATIC_LOCATION = """\
+        root {tmp}/www;
+        location / {{ }}"""
+# The proxying of deploy/nginx.conf: requests and responses buffered (nginx's defaults,
+# said out loud), so gunicorn sees whole requests only and never waits on a slow reader.
+PROXY_UPSTREAM = """\
+    upstream newsdesk {{
+        server {host}:{upstream_port};
+        keepalive 16;
+    }}"""
+PROXY_LOCATION = """\
+        location / {
+            proxy_pass http://newsdesk;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $host;
+            proxy_request_buffering on;
+            proxy_buffering on;
+        }"""
 
 
 @contextlib.contextmanager
-def nginx(files, log_name="nginx"):
-    """nginx serving `files` ({name: bytes}) from a temporary directory; yields the Server.
+def nginx(files=None, proxy_to=None):
+    """nginx serving `files` ({name: bytes}) from a temporary directory, or proxying to
+    the Server `proxy_to` as deploy/nginx.conf does; yields the Server.
 
     A throwaway configuration: foreground (`daemon off`), as a child of this script, with
     its pid file, logs and temporary files in the temporary directory, no access log.
@@ -411,17 +431,24 @@ def nginx(files, log_name="nginx"):
         os.chmod(tmp, 0o755)  # started as root, its workers run as nobody and must read it
         www = Path(tmp) / "www"
         www.mkdir(mode=0o755)
-        for name, body in files.items():
+        for name, body in (files or {}).items():
             (www / name).write_bytes(body)
             os.chmod(www / name, 0o644)
+        if proxy_to is None:
+            upstream, location = "", STATIC_LOCATION.format(tmp=tmp)
+        else:
+            upstream = PROXY_UPSTREAM.format(host=HOST, upstream_port=proxy_to.port)
+            location = PROXY_LOCATION
         conf = Path(tmp) / "nginx.conf"
-        text = NGINX_CONF.format(workers=WORKERS, tmp=tmp, host=HOST)
+        text = NGINX_CONF.format(
+            workers=WORKERS, tmp=tmp, host=HOST, upstream=upstream, location=location
+        )
         conf.write_text(text)
         command = [binary, "-p", tmp, "-e", f"{tmp}/error.log", "-c", str(conf)]
         server = Server(command, dict(os.environ), Path(tmp) / "stdout.log", "/", name="nginx")
         # The port is known only once the Server exists: write it into the configuration.
         conf.write_text(text.replace("{port}", str(server.port)))
-        server.health_path = "/" + next(iter(files))
+        server.health_path = proxy_to.health_path if proxy_to else "/" + next(iter(files))
         with server:
             yield server
 
@@ -632,8 +659,8 @@ class PathDriver:
     """Python threads that GET a list of paths in order, each request once (http.client).
 
     For runs that need an exact number of requests: wrk can only stop a thread, and the
-    connections a stopped thread leaves open keep gunicorn's sync workers waiting for a
-    request that never comes (until the 30 s worker timeout kills them).
+    connections a stopped thread leaves open keep gunicorn waiting for a request that never
+    comes (a sync worker until the 30 s worker timeout kills it, a gthread thread longer).
     """
 
     def __init__(self, base_url, threads=8, timeout=30):

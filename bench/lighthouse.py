@@ -7,7 +7,7 @@ measured here, next to the other three, and not asserted.
 What it does:
   1. Reuses (or builds) the benchmark database of bench/load.py: 100,000 demo articles at
      bench/data/bench-100k.db, or 1,000 with --quick.
-  2. Starts gunicorn on it (the repository's gunicorn.conf.py, 2 sync workers, page cache
+  2. Starts gunicorn on it (the repository's gunicorn.conf.py, 2 workers, page cache
      on, as in production) on a free port of 127.0.0.1.
   3. Runs npm `lighthouse` (package.json; `npm ci --ignore-scripts`) with Debian's
      Chromium, its default mobile preset (emulated phone, simulated slow 4G and a 4x

@@ -6,7 +6,7 @@ What it does, all in one run on the same machine:
      `flask init-db` and `flask seed-demo` commands: 100,000 articles at
      bench/data/bench-100k.db. It is built again when models/, demo.py or commands.py
      change, or with --rebuild.
-  2. gunicorn (the repository's gunicorn.conf.py, 2 sync workers, access log on) serving
+  2. gunicorn (the repository's gunicorn.conf.py, 2 workers, access log on) serving
      bench/minimal_app.py: one route returning a fixed 20 KB string.
   3. gunicorn serving Newsdesk with the page cache on (the default, 64 MB a worker), then
      again with it off (PAGE_CACHE_MB=0: every request renders). The URLs come from the
@@ -211,7 +211,7 @@ def measure_all(server, server_name, urls, args):
 
 
 def run_minimal(name, args):
-    print(f"\n{name}: gunicorn, {WORKERS} sync workers, bench/minimal_app.py")
+    print(f"\n{name}: gunicorn, {WORKERS} workers, bench/minimal_app.py")
     with gunicorn(args.db_path, DATA_DIR / "load-minimal.log", app="minimal_app:app") as server:
         warm_up(server.base_url, [("minimal", "/")])
         return measure_all(server, name, [("minimal Flask route, 20 KB", "/")], args)
@@ -221,7 +221,7 @@ def run_newsdesk(name, cache_on, args, urls=None):
     """Results, the URLs measured, notes, and the article page as served (for nginx)."""
     extra = {} if cache_on else {"PAGE_CACHE_MB": 0}
     log = DATA_DIR / ("load-cache-on.log" if cache_on else "load-cache-off.log")
-    print(f"\n{name}: gunicorn, {WORKERS} sync workers, {args.db_path.name}")
+    print(f"\n{name}: gunicorn, {WORKERS} workers, {args.db_path.name}")
     with gunicorn(args.db_path, log, extra_env=extra) as server:
         notes = []
         if urls is None:

@@ -1,6 +1,6 @@
 """Memory of the gunicorn workers under a long run of public pages: does it stop growing?
 
-gunicorn (2 sync workers, the page cache at its default 64 MB a worker) serves 50,000
+gunicorn (2 workers, the page cache at its default 64 MB a worker) serves 50,000
 requests spread over the public pages: mostly distinct article pages and text versions
 (tens of thousands of URLs, so the rendered-page cache fills and then evicts), section,
 rubric and author pages deep and shallow, feeds, the main pages and a few searches, in a

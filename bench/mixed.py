@@ -2,7 +2,7 @@
 under load; afterwards, every save that was answered with success must be in the database.
 
 Three phases on one copy of the benchmark database, each with its own gunicorn (the
-repository's gunicorn.conf.py, 2 sync workers, page cache on):
+repository's gunicorn.conf.py, 2 workers, page cache on):
   1. mixed:   32 reader connections (wrk walking a list of public pages: the main pages,
               articles, text versions, sections, feeds, searches) plus 4 editors, for 60 s.
   2. kill -9: the same, and every 10 s a random gunicorn worker gets SIGKILL.

@@ -85,6 +85,8 @@ class SiteSettings(BaseModel):
     registration_open = BooleanField(default=True)
     content_version = IntegerField(default=1)
     content_changed_at = DateTimeField(default=utcnow)
+    # Set by seed-demo on the database it filled: demo logins are made there and nowhere else.
+    demo = BooleanField(default=False)
 
     @classmethod
     def load(cls):

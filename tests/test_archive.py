@@ -250,6 +250,20 @@ def test_round_trip_keeps_ids_dates_revisions_and_passwords(app, exported, tmp_p
     assert without_exported_at(content_of(again)) == without_exported_at(content_of(path))
 
 
+def test_an_imported_site_is_never_a_demo(app, exported, tmp_path):
+    *_, path = exported
+    assert SiteSettings.get_by_id(1).demo  # fill_site loaded the demo content
+    assert "demo" not in json.loads(content_of(path))["site_settings"]
+
+    second = second_site(tmp_path)
+    assert run(second.test_cli_runner(), "import", path).exit_code == 0
+    assert not SiteSettings.get_by_id(1).demo
+    result = run(second.test_cli_runner(), "demo-logins")
+    assert result.exit_code == 1
+    assert "seed-demo did not create" in result.output
+    assert not User.select().where(User.email == "admin@newsdesk.test").exists()
+
+
 def test_without_password_hashes_accounts_need_a_reset_link(app, runner, tmp_path):
     make_login("admin", "Ada Admin")
     factories.make_article()

@@ -3,6 +3,7 @@
 import datetime as dt
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -166,6 +167,42 @@ def test_page_cache_keeps_within_its_size_and_drops_the_oldest():
     assert cache.get("/page/9", "v2") is None  # rendered under another content version
     cache.put("/huge", "v1", headers, b"x" * 500)  # over an eighth of the cache
     assert cache.get("/huge", "v1") is None
+
+
+def test_page_cache_is_safe_for_the_threads_of_one_worker():
+    """gunicorn.conf.py runs threads: readers and writers of one cache at once must not
+    trip over each other's evictions (a KeyError was a 500) or lose count of its size."""
+    cache = PageCache(max_bytes=8 * 300)
+    headers = [("ETag", '"abc"'), ("Last-Modified", "Wed, 21 Oct 2026 07:28:00 GMT")]
+    errors = []
+
+    def read():
+        for _ in range(3000):
+            for n in range(8):
+                cache.get(n, "v1")
+
+    def write():
+        for n in range(20000):
+            cache.put(n % 12, "v1", headers, b"x" * 290)
+
+    def run(work):
+        try:
+            work()
+        except Exception as error:  # any error is the finding
+            errors.append(repr(error))
+
+    threads = [threading.Thread(target=run, args=(work,)) for work in (read, read, write, write)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible: races show at once
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert errors == []
+    assert cache.size == sum(len(entry[2]) for entry in cache.entries.values()) <= 8 * 300
 
 
 def test_the_page_cache_can_be_turned_off(tmp_path):

@@ -315,3 +315,11 @@ def test_refuses_a_database_with_content(empty_db):
     with pytest.raises(RuntimeError):
         demo.load_demo(0)
     assert Article.select().count() == 40
+
+
+def test_refuses_a_database_with_only_an_account(empty_db):
+    User.create(email="chief@example.org", role="admin", display_name="Chief", slug="chief")
+    with pytest.raises(RuntimeError):
+        demo.load_demo(0)
+    assert Article.select().count() == 0
+    assert not SiteSettings.get_by_id(1).demo

@@ -1,7 +1,7 @@
 """Durability under load: short versions of bench/mixed.py (the long ones run in `make bench`).
 
 Each test serves a copy of a small demo database with a real gunicorn (the repository's
-gunicorn.conf.py, 2 sync workers, a free port of 127.0.0.1), while 2 editors (real logins,
+gunicorn.conf.py, 2 workers, a free port of 127.0.0.1), while 2 editors (real logins,
 CSRF, the editor's own save request) save articles in a loop and reader threads fetch public
 pages, for a few seconds. Then: no 5xx, no "database is locked", and every save that was
 answered with success is in the database with its revision. The same with a worker killed
