@@ -52,13 +52,14 @@ from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 from xml.etree.ElementTree import Element, SubElement
 from xml.parsers import expat
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 from flask.cli import with_appcontext
 from werkzeug.datastructures import FileStorage
 
+import dates
 import media
+from forms import MAX_ID
 from migrations import prepare_database
 from models import (
     Article,
@@ -204,8 +205,11 @@ def plain(value):
 
 
 def as_int(value):
+    """A whole number of the export that a database column can hold (ids, widths), or None."""
     with contextlib.suppress(TypeError, ValueError):
-        return int(str(value).strip())
+        number = int(str(value).strip())
+        if 0 <= number <= MAX_ID:
+            return number
     return None
 
 
@@ -711,14 +715,16 @@ class Uploads:
 
 
 def wp_datetime(value):
-    """A naive datetime from WordPress's 'YYYY-MM-DD HH:MM:SS', or None when unset."""
+    """A naive datetime from WordPress's 'YYYY-MM-DD HH:MM:SS', or None when unset or
+    outside the dates the site keeps (dates.EARLIEST…LATEST)."""
     value = (value or "").strip()
     if not value or value.startswith("0000"):
         return None
     try:
-        return dt.datetime.strptime(value, "%Y-%m-%d %H:%M:%S")
+        when = dt.datetime.strptime(value, "%Y-%m-%d %H:%M:%S")
     except ValueError:
         return None
+    return when if dates.EARLIEST <= when <= dates.LATEST else None
 
 
 def rss_datetime(value):
@@ -729,15 +735,19 @@ def rss_datetime(value):
         return None
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+        if when.tzinfo is not None:
+            when = when.astimezone(dt.UTC).replace(tzinfo=None)
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    if when.tzinfo is None:
-        return when
-    return when.astimezone(dt.UTC).replace(tzinfo=None)
+    return when if dates.EARLIEST <= when <= dates.LATEST else None
 
 
 def to_utc(local, zone):
-    return local.replace(tzinfo=zone).astimezone(dt.UTC).replace(tzinfo=None)
+    """A local time of the old site as naive UTC, or None outside the dates kept."""
+    try:
+        return dates.from_local(local, zone)
+    except ValueError:
+        return None
 
 
 # --- The summary ------------------------------------------------------------------------------
@@ -877,10 +887,7 @@ class Importer:
         self.uploads = Uploads(options.uploads, found, summary, options.dry_run)
         self.body = BodyConverter(found.attachments, summary, self.uploads)
         self.now = utcnow()
-        try:
-            self.zone = ZoneInfo(SiteSettings.load().timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            self.zone = ZoneInfo("UTC")
+        self.zone = SiteSettings.load().zone
         self.users = {}  # author login -> User (None in a dry run, for one not yet there)
         self.taxonomies = {
             model: {row.name.casefold(): row for row in model.select().order_by(model.id)}

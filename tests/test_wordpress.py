@@ -195,6 +195,28 @@ def test_local_dates_are_read_in_the_sites_timezone(runner):
     assert imported(101).published_at == dt.datetime(2019, 7, 21, 5, 16)  # GMT date wins
 
 
+def test_dates_and_ids_a_database_cannot_hold_never_break_an_import(client, runner, tmp_path):
+    """Years 1 and 9999 in any timezone, and an id past 64 bits: imported without them
+    (the import's own time instead), skipped, never a traceback."""
+    import wxr
+
+    SiteSettings.update(timezone="Asia/Tokyo").execute()  # UTC+9: year 1 would underflow
+    items = [
+        wxr.post(901, "Far future", wxr.HOME + "/far/", date="9999-12-31 23:00:00"),
+        wxr.post(902, "Year one", wxr.HOME + "/one/", date="0001-01-01 00:30:00"),
+        wxr.post(99999999999999999999, "Huge id", wxr.HOME + "/huge/"),
+    ]
+    path = wxr.write(tmp_path / "dates.xml", *items)
+    result = run_import(runner, path=path)
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    for wp_id in (901, 902):
+        article = imported(wp_id)
+        assert dt.datetime(1900, 1, 1) <= article.published_at <= dt.datetime(2999, 12, 31)
+    assert LegacyPost.select().count() == 2
+    assert client.get(f"/articles/{imported(901).id}/far-future").status_code == 200
+
+
 # --- Bodies -----------------------------------------------------------------------------------
 
 
