@@ -114,7 +114,7 @@ TABLES = {
         "created_at": "datetime", "title": "str", "lead": "str", "body": "str",
         "section_id": "int", "rubric_id": "int", "author_id": "int", "hot": "bool",
         "status": "str", "published_at": "datetime?", "deleted_at": "datetime?",
-        "lead_image_id": "int?", "lead_image_alt": "str",
+        "lead_image_id": "int?", "lead_image_alt": "str", "changed": "str",
     }),
     "slug_redirects": (SlugRedirect, {
         "id": "id", "kind": "str", "old_slug": "str", "target_id": "int",
@@ -135,6 +135,7 @@ ADDED = {
     ("articles", "lead_image_alt"): 2,
     ("revisions", "lead_image_alt"): 2,
     ("legacy_posts", "path"): 2,
+    ("revisions", "changed"): 2,
 }
 TABLES_ADDED = {"legacy_terms": 2}  # table -> the version that added it (older: none)
 FILL_IN = {2: carry_lead_image_alt}  # version -> step for archives older than it

@@ -23,7 +23,9 @@ from difflib import SequenceMatcher
 TAG = re.compile(r'<(/?)([a-zA-Z][a-zA-Z0-9]*)(?:\s+[^\s"\'>/=]+(?:="[^"]*")?)*\s*/?>')
 VOID = {"br", "hr", "img", "wbr"}
 LISTS = {"ul", "ol"}
-WORD = re.compile(r"\s+|\w+|[^\w\s]")
+# A word with the spaces after it (leading spaces alone): diffs then never pair up
+# two unrelated texts by their spaces.
+WORD = re.compile(r"\S+\s*|\s+")
 
 
 @dataclass(frozen=True)

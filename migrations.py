@@ -86,6 +86,15 @@ def add_demo_mark(migrator):
     column = BooleanField(default=False, constraints=[SQL("DEFAULT 0")])
     run_operations(migrator.add_column("sitesettings", "demo", column, allow_not_null=True))
 
+def record_changed_fields(migrator):
+    """Version 7: each revision names the fields its save changed (merges ask whose
+    change they meet). Older revisions name none: merges with them still work, only
+    whose change was met goes unsaid."""
+    if "changed" in {column.name for column in database.get_columns("revision")}:
+        return  # made by a later release's create_tables and marked older (as tests do)
+    column = TextField(default="", constraints=[SQL("DEFAULT ''")])
+    run_operations(migrator.add_column("revision", "changed", column, allow_not_null=True))
+
 
 # version -> step that upgrades a database from version - 1 to it.
 MIGRATIONS = {
@@ -94,6 +103,7 @@ MIGRATIONS = {
     4: add_user_sessions,
     5: add_old_addresses,
     6: add_demo_mark,
+    7: record_changed_fields,
 }
 
 LATEST = max(MIGRATIONS, default=1)

@@ -7,7 +7,6 @@ Without JavaScript the same edit links open /desk/articles/<id>/edit, a plain fo
 that saves through the same code.
 """
 
-import difflib
 import re
 
 from flask import (
@@ -31,6 +30,7 @@ import media
 from blueprints.auth import require_role
 from caching import named, site_settings
 from forms import Form, page_number, row_id
+from merging import word_diff
 from models import (
     Article,
     EditConflict,
@@ -329,22 +329,50 @@ def field_form(article, name, form, status=200, conflict=None, version=None):
 
 
 def conflict_context(conflict):
-    """What an editor needs to merge by hand: who saved what since, and the values now."""
+    """What an editor needs to resolve a conflict: for each field both changed, who
+    changed it and when, and both changes against the text they began from."""
     if conflict is None:
         return {"conflict": None}
-    first = conflict.revisions[0].version if conflict.revisions else conflict.current.version
-    before = Revision.get_or_none(
-        (Revision.article == conflict.current) & (Revision.version == first - 1)
-    )
-    changes = []
-    for revision in conflict.revisions:
-        changes.append((revision, changed_fields(revision, before)))
-        before = revision
     return {
         "conflict": conflict,
-        "conflict_changes": changes,
-        "conflict_values": article_form_data(conflict.current),
+        "conflict_fields": [conflict_view(conflict, field) for field in conflict.fields.values()],
     }
+
+
+def conflict_view(conflict, field):
+    name = field.field
+    if field.merge is not None:  # a text: only the passages both changed
+        passages = [(c.base, c.theirs, c.mine) for c in field.merge.conflicts]
+        shown = [tuple(passage_text(name, units) for units in p) for p in passages]
+    else:
+        shown = [tuple(readable_value(name, v) for v in (field.base, field.theirs, field.mine))]
+    return {
+        "name": name,
+        "label": FIELD_LABELS.get(name, name),
+        "revisions": conflict.editors_of(name) or conflict.revisions,
+        "passages": [
+            {"theirs": word_diff(base, theirs), "mine": word_diff(base, mine)}
+            for base, theirs, mine in shown
+        ],
+    }
+
+
+def passage_text(name, units):
+    """Merge units as a person reads them: words joined, blocks of a body as paragraphs."""
+    if name == "body":
+        return "\n\n".join(filter(None, (plain_text(block) for block in units)))
+    return "".join(units)
+
+
+def saved_message(saved):
+    """"Saved.", and whose changes the save was merged with."""
+    if not saved.merged:
+        return "Saved."
+    merges = []
+    for name, revisions in saved.merged:
+        names = sorted({r.editor.display_name for r in revisions if r.editor}) or ["another"]
+        merges.append(f"{' and '.join(names)}’s change to the {FIELD_LABELS.get(name, name)}")
+    return f"Saved, merged with {'; '.join(merges)}."
 
 
 def changed_fields(revision, previous):
@@ -358,35 +386,24 @@ def changed_fields(revision, previous):
     return [name.removesuffix("_id") for name in names]
 
 
-def word_diff(old, new):
-    """[(op, text)] with op in equal/insert/delete, on words: readable for prose."""
-    old_words, new_words = re.findall(r"\S+\s*", old or ""), re.findall(r"\S+\s*", new or "")
-    matcher = difflib.SequenceMatcher(a=old_words, b=new_words, autojunk=False)
-    parts = []
-    for op, a1, a2, b1, b2 in matcher.get_opcodes():
-        if op in ("delete", "replace"):
-            parts.append(("delete", "".join(old_words[a1:a2])))
-        if op in ("insert", "replace"):
-            parts.append(("insert", "".join(new_words[b1:b2])))
-        if op == "equal":
-            parts.append(("equal", "".join(old_words[a1:a2])))
-    return parts
-
-
 def readable(revision, name):
-    """A revision's field as a person reads it: names for ids, text for HTML."""
-    value = getattr(revision, name)
+    """A revision's field (by its snapshot name) as a person reads it."""
+    return readable_value(name.removesuffix("_id"), getattr(revision, name))
+
+
+def readable_value(name, value):
+    """A value of an article field as a person reads it: names for ids, text for HTML."""
     if name == "body":
         blocks = re.split(r"</(?:p|h[1-6]|li|blockquote|figcaption|tr)>", value or "")
         return "\n\n".join(filter(None, (plain_text(block) for block in blocks)))
-    if name in ("section_id", "rubric_id", "author_id"):
-        model = {"section_id": Section, "rubric_id": Rubric, "author_id": User}[name]
+    if name in ("section", "rubric", "author"):
+        model = {"section": Section, "rubric": Rubric, "author": User}[name]
         item = model.get_or_none(model.id == value)
         return (item.name if hasattr(item, "name") else item.display_name) if item else "(deleted)"
     if name in ("published_at", "deleted_at"):
         return to_local_input(value).replace("T", " ") if value else "—"
-    if name == "lead_image_id":
-        return f"image {value}" if value else "(none)"
+    if name == "lead_image":
+        return f"image {getattr(value, 'id', value)}" if value else "(none)"
     return str(value)
 
 
@@ -481,8 +498,10 @@ def save_field(article_id, name):
     try:
         saved = article.save_changes(form.changes([name]), version, current_user)
     except EditConflict as conflict:
+        # The editor's text stays in the form, now based on the current version: saving
+        # it again replaces the other change, which the form shows and its button says.
         return field_form(conflict.current, name, form, status=409, conflict=conflict)
-    return field_view(saved, name, message="Saved.")
+    return field_view(saved, name, message=saved_message(saved))
 
 
 @bp.route("/articles/<id:article_id>/edit", methods=["GET", "POST"])
@@ -501,17 +520,26 @@ def edit_article(article_id):
         return render_template(
             "desk/edit.html", article=article, form=form, fields=fields, version=version
         ), 422
+    # "Keep theirs" on a conflict page: those fields are left as the others saved them.
+    kept = set(request.form.get("keep_theirs", "").split(","))
+    if "lead_image_alt" in kept:  # saved with its image: keep both as they are
+        kept.add("lead_image")
     try:
-        saved = article.save_changes(form.changes(fields), version, current_user)
+        changes = form.changes([name for name in fields if name not in kept])
+        saved = article.save_changes(changes, version, current_user)
     except EditConflict as conflict:
+        # The form comes back as the article is now with this editor's changes over it
+        # (merged where they merged), based on the current version: saving it replaces
+        # only the conflicting changes, which the page shows and its button says.
+        resolved = Article(**{**conflict.current.__data__, **conflict.resolution})
         return render_template(
             "desk/edit.html",
             article=conflict.current,
-            form=form,
+            form=ArticleForm(resolved),
             fields=fields,
             **conflict_context(conflict),
         ), 409
-    flash("Saved.")
+    flash(saved_message(saved))
     return redirect(url_for("public.article", article_id=saved.id, slug=saved.slug))
 
 
@@ -527,14 +555,13 @@ def take_action(article_id, action):
             return action_result(article, str(error), 422)
         publish_at = form.published_at.parsed
     try:
-        saved = article.take_action(action, base_version(), current_user, publish_at)
+        saved = article.take_action(
+            action, current_user, publish_at, seen_state=request.form.get("state")
+        )
     except PermissionError:
         abort(403)
     except ValueError as error:
-        return action_result(article, str(error), 422)
-    except EditConflict as conflict:
-        message = "Someone saved this article meanwhile; reload to see their changes first."
-        return action_result(conflict.current, message, 409)
+        return action_result(Article.get_by_id(article.id), str(error), 422)
     done = {
         "submit": "Submitted for review.",
         "return_to_draft": "Back to draft.",
@@ -628,7 +655,11 @@ def restore_revision(article_id, version):
             return redirect(url_for("desk.history", article_id=article.id)), 303
     try:
         saved = article.save_changes(
-            changes, base_version(), current_user, action=f"restored version {version}"
+            changes,
+            base_version(),
+            current_user,
+            action=f"restored version {version}",
+            merge=False,
         )
     except EditConflict:
         flash("Someone saved this article meanwhile. Look at the newest version, then restore.")

@@ -1,5 +1,8 @@
 """Articles, their workflow and their revisions."""
 
+import datetime as dt
+from dataclasses import dataclass
+
 from peewee import (
     JOIN,
     BooleanField,
@@ -11,6 +14,7 @@ from peewee import (
     fn,
 )
 
+from merging import merge_body, merge_text
 from models.base import BaseModel, database, slugify, utcnow, write_transaction
 from models.lists import Pagination, PreparedQuery
 from models.media import Media
@@ -18,7 +22,7 @@ from models.people import User
 from models.search import ArticleIndex
 from models.site import SiteSettings
 from models.taxonomy import Rubric, Section
-from sanitize import images_missing_alt
+from sanitize import clean_html, images_missing_alt
 
 
 class Article(BaseModel):
@@ -161,12 +165,12 @@ class Article(BaseModel):
         own_draft = self.author_id == user.id and self.status == self.DRAFT
         return self.AUTHOR_FIELDS if user.has_role("author") and own_draft else ()
 
-    def allowed_actions(self, user):
-        """The workflow steps `user` may take now, by name (see WORKFLOW)."""
+    def allowed_actions(self, user, state=None):
+        """The workflow steps `user` may take now (or from `state`), by name (see WORKFLOW)."""
         return [
             name
             for name, (states, role, own_ok) in WORKFLOW.items()
-            if self.state in states
+            if (state or self.state) in states
             and user.is_authenticated
             and (
                 user.has_role(role)
@@ -185,19 +189,37 @@ class Article(BaseModel):
             SiteSettings.bump_content_version()
         return article
 
-    def save_changes(self, changes, base_version, editor, action="edited"):
+    def save_changes(self, changes, base_version, editor, action="edited", merge=True):
         """Apply `changes` (field -> value) made from `base_version`, as one revision.
 
-        Refuses with EditConflict when someone saved since `base_version`: no save
-        overwrites another. Everything happens in one transaction, taken with a
-        write lock from the start so the version check and the write cannot interleave
-        with another save.
+        Saves made since `base_version` are merged with, never overwritten (`rebase`):
+        fields nobody else changed are saved as they are, titles, leads and bodies
+        that others changed too are merged where the changes do not overlap, and only
+        overlapping changes raise EditConflict, with nothing saved. `base_version`
+        None (a workflow step) applies the changes to the article as it is now.
+        `merge=False` (a restore: the old text, as it was) makes any field changed
+        since the base a conflict, even where texts would merge.
+        Fields given their current value are not changes: a save that changes
+        nothing makes no revision. One transaction, with the write lock from the
+        start, so no other save can come between the check and the write.
+
+        The saved article's `merged` lists (field, revisions) whose changes were
+        merged with this save's.
         """
         with write_transaction():
             current = Article.get_by_id(self.id)
-            if current.version != base_version:
-                raise EditConflict(current, Revision.since(current, base_version))
             Revision.keep_baseline(current)
+            merged = []
+            if base_version is not None and base_version != current.version:
+                changes, merged = current.rebase(changes, base_version, merge)
+            changes = {
+                field: value
+                for field, value in changes.items()
+                if not same_value(value, current.field_value(field))
+            }
+            current.merged = merged
+            if not changes:
+                return current
             for field, value in changes.items():
                 setattr(current, field, value)
             if "title" in changes:
@@ -206,14 +228,59 @@ class Article(BaseModel):
             current.updated_at = utcnow()
             current.save()
             ArticleIndex.store(current)
-            Revision.record(current, editor, action)
+            Revision.record(current, editor, action, changed=changes)
             SiteSettings.bump_content_version()
         return current
 
-    def take_action(self, name, base_version, editor, publish_at=None):
-        """Move through the workflow: submit, publish, schedule, unpublish, trash…"""
-        if name not in self.allowed_actions(editor):
-            raise PermissionError(name)
+    def field_value(self, field):
+        """A field's stored value: ids for the related rows (section, author, lead image…)."""
+        return getattr(self, f"{field}_id" if field in RELATED_FIELDS else field)
+
+    def rebase(self, changes, base_version, merge=True):
+        """`changes` made from `base_version`, applied over the saves made since: (the
+        changes to make now, [(field, revisions that changed it)] merged). Raises
+        EditConflict when a change overlaps another's change of the same field."""
+        base = Revision.get_or_none((Revision.article == self) & (Revision.version == base_version))
+        since = Revision.since(self, base_version)
+        if base is None:  # a version this article never had: nothing to merge from
+            raise EditConflict(self, since)
+        rebased, merged, conflicts = {}, [], {}
+        for field, mine in changes.items():
+            before, theirs = base.field_value(field), self.field_value(field)
+            if same_value(mine, before):
+                continue  # not this editor's change: whatever others did stands
+            if same_value(theirs, before) or same_value(mine, theirs):
+                rebased[field] = mine
+                continue
+            mergeable = merge and field in TEXT_MERGES
+            result = TEXT_MERGES[field](before, mine, theirs) if mergeable else None
+            if result is not None and result.clean:
+                rebased[field] = clean_html(result.text) if field == "body" else result.text
+                merged.append((field, [r for r in since if field in r.changed_fields]))
+            else:
+                conflicts[field] = FieldConflict(field, before, mine, theirs, result)
+        if conflicts:
+            raise EditConflict(self, since, conflicts, resolution={**changes, **rebased})
+        return rebased, merged
+
+    def take_action(self, name, editor, publish_at=None, seen_state=None):
+        """Move through the workflow: submit, publish, schedule, unpublish, trash…
+
+        A step acts on the article as it is now, checked inside the write lock: content
+        saves made meanwhile never make it a conflict, nor it theirs; a step another
+        editor's step made impossible is refused with a message (ValueError); a step
+        `editor` may never take, with PermissionError. `seen_state` is the state the
+        editor's page showed (else this instance's)."""
+        with write_transaction():
+            current = Article.get_by_id(self.id)
+            if name not in current.allowed_actions(editor):
+                seen = seen_state if seen_state in self.STATES else self.state
+                if name in current.allowed_actions(editor, state=seen):
+                    raise ValueError(f"Nothing was done: this article is {current.state} now.")
+                raise PermissionError(name)
+            return current.apply_step(name, editor, publish_at)
+
+    def apply_step(self, name, editor, publish_at):
         now = utcnow()
         changes = {
             "submit": {"status": self.SUBMITTED},
@@ -228,7 +295,7 @@ class Article(BaseModel):
             raise ValueError("Choose a publication time in the future.")
         if name in ("publish", "schedule"):
             self.check_alt_text()
-        return self.save_changes(changes, base_version, editor, action=name.replace("_", " "))
+        return self.save_changes(changes, None, editor, action=name.replace("_", " "))
 
     @property
     def is_live(self):
@@ -309,12 +376,49 @@ WORKFLOW = {
 
 
 class EditConflict(Exception):
-    """A save made from an old version; carries the current article and what changed."""
+    """A save whose changes overlap others' changes made since its base version.
 
-    def __init__(self, current, revisions):
+    `current` is the article now, `revisions` the saves since the base, `fields` the
+    FieldConflict of each field that overlaps, and `resolution` what the editor would
+    save to keep their own text: their changes, with what merged cleanly merged.
+    """
+
+    def __init__(self, current, revisions, fields=None, resolution=None):
         super().__init__(f"article {current.id} is at version {current.version}")
         self.current = current
         self.revisions = revisions
+        self.fields = fields or {}
+        self.resolution = resolution or {}
+
+    def editors_of(self, field):
+        """The revisions since the base that changed `field`."""
+        return [revision for revision in self.revisions if field in revision.changed_fields]
+
+
+@dataclass
+class FieldConflict:
+    """One field both editors changed: the base's value, theirs and mine; for texts, the
+    merge that found the overlap (merging.Merge), else None."""
+
+    field: str
+    base: object
+    mine: object
+    theirs: object
+    merge: object = None
+
+
+# Related rows are compared and stored by id; the rest by value.
+RELATED_FIELDS = ("section", "rubric", "author", "lead_image")
+TEXT_MERGES = {"title": merge_text, "lead": merge_text, "body": merge_body}
+
+
+def same_value(a, b):
+    """Whether a form's value and a stored one are the same (ids for related rows; times
+    to the minute, as forms give them)."""
+    a, b = getattr(a, "id", a), getattr(b, "id", b)
+    if isinstance(a, dt.datetime) and isinstance(b, dt.datetime):
+        return a.replace(second=0, microsecond=0) == b.replace(second=0, microsecond=0)
+    return a == b
 
 
 class Revision(BaseModel):
@@ -341,6 +445,9 @@ class Revision(BaseModel):
     deleted_at = DateTimeField(null=True)
     lead_image_id = IntegerField(null=True)
     lead_image_alt = TextField(default="")
+    # The fields this save changed, comma-separated (article field names): whose change
+    # a merge met, and what History shows.
+    changed = TextField(default="")
 
     SNAPSHOT_FIELDS = (
         "title", "lead", "body", "section_id", "rubric_id", "author_id", "hot", "status",
@@ -351,11 +458,24 @@ class Revision(BaseModel):
         indexes = ((("article", "version"), True),)
 
     @classmethod
-    def record(cls, article, editor, action):
+    def record(cls, article, editor, action, changed=()):
         snapshot = {field: getattr(article, field) for field in cls.SNAPSHOT_FIELDS}
         return cls.create(
-            article=article, version=article.version, editor=editor, action=action, **snapshot
+            article=article,
+            version=article.version,
+            editor=editor,
+            action=action,
+            changed=",".join(changed),
+            **snapshot,
         )
+
+    @property
+    def changed_fields(self):
+        return set(filter(None, self.changed.split(",")))
+
+    def field_value(self, field):
+        """The value an article field had in this revision (ids for related rows)."""
+        return getattr(self, f"{field}_id" if field in RELATED_FIELDS else field)
 
     @classmethod
     def keep_baseline(cls, article):

@@ -106,7 +106,7 @@ def fill_site(app):
     edited = edited.save_changes({"body": body, **lead}, edited.version, editor)
     edited = edited.save_changes({"title": "Russia and the US, again"}, edited.version, editor)
     trashed = Article.select().where(Article.id != edited.id).order_by(Article.id).first()
-    trashed.take_action("trash", trashed.version, editor)
+    trashed.take_action("trash", editor)
     factories.make_article(title="A draft", status=Article.DRAFT, published_at=None,
                            section=Section.get(Section.slug == "news"))  # fmt: skip
     factories.make_article(title="Scheduled", published_at=utcnow() + dt.timedelta(days=2))
@@ -384,6 +384,7 @@ def minimal_content():
         for key in ("title", "lead", "body", "section_id", "rubric_id", "author_id", "hot",
                     "status", "published_at", "deleted_at", "lead_image_id", "lead_image_alt")
     }  # fmt: skip
+    revision["changed"] = "title,body"
     return {
         "format": "newsdesk-export",
         "version": 2,
@@ -460,6 +461,8 @@ def version_one(content):
     content["version"] = 1
     for row in content["articles"] + content["revisions"]:
         del row["lead_image_alt"]
+    for row in content["revisions"]:
+        del row["changed"]
     for row in content["legacy_posts"]:
         del row["path"]
     del content["legacy_terms"]

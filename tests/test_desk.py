@@ -931,12 +931,13 @@ def test_edit_page_with_a_stale_version_is_409_and_keeps_the_typed_text(app, cli
 
     assert response.status_code == 409
     page = text_of(response)
-    conflict = re.search(r'<div class="conflict" role="alert">(.*?)</div>', page, re.S).group(1)
+    conflict = conflict_of(page)
     assert "Edna Editor" in conflict
-    assert "lead" in conflict
+    assert '<h2 class="subhead">Lead</h2>' in conflict
+    assert "<ins>first editor&#39;s </ins>" in conflict  # their change, marked
+    assert "<ins>My own </ins>" in conflict  # and this editor's
     assert input_value(page, "title") == "My new title"
     assert textarea_value(page, "lead") == "My own lead."
-    assert "The first editor&#39;s lead." in page or "The first editor's lead." in page
     assert input_value(page, "version") == "2"
     stored = fresh(article)
     assert (stored.title, stored.lead, stored.version) == (
@@ -972,12 +973,13 @@ def test_second_save_from_the_same_version_is_409_and_overwrites_nothing(app, cl
     assert refused.status_code == 409
     page = text_of(refused)
     assert page.lstrip().startswith('<form class="field-editor"')
-    conflict = re.search(r'<div class="conflict" role="alert">(.*)</div>\s*</div>', page, re.S)
-    assert conflict, page
-    assert "Edna Editor" in conflict.group(1)
-    assert "changed title" in conflict.group(1)
-    current = re.search(r'<div class="current-value">(.*?)</div>', page, re.S).group(1)
-    assert "First editor&#39;s title" in current or "First editor's title" in current
+    conflict = conflict_of(page)
+    assert "Edna Editor" in conflict
+    assert '<h2 class="subhead">Title</h2>' in conflict
+    assert "<ins>First editor&#39;s </ins>" in conflict
+    assert "<ins>Second editor&#39;s </ins>" in conflict
+    # Resolving is explicit: the button says what saving now does.
+    assert "Save mine, replacing their change" in page and "Keep theirs" in page
     assert input_value(page, "title") == "Second editor's title"
     assert input_value(page, "version") == "2"
     stored = fresh(article)
@@ -992,8 +994,12 @@ def test_second_save_from_the_same_version_is_409_and_overwrites_nothing(app, cl
     assert (fresh(article).title, fresh(article).version) == ("Merged title", 3)
 
 
-def test_a_save_of_another_field_meanwhile_is_also_a_conflict(app, client, newsroom):
-    """No save silently overwrites another: the version is the article's, not the field's."""
+def conflict_of(page):
+    return re.search(r'<div class="conflict" role="alert">(.*?)<p>Your text is kept', page, re.S)[1]
+
+
+def test_a_save_of_another_field_meanwhile_is_saved_too(app, client, newsroom):
+    """Fields are merged, not versions: a title save after another's lead save goes through."""
     article = newsroom.article("published")
     first = log_in(app.test_client(), newsroom.editor)
     log_in(client, newsroom.editor2)
@@ -1002,14 +1008,15 @@ def test_a_save_of_another_field_meanwhile_is_also_a_conflict(app, client, newsr
         data={"lead": "Changed meanwhile.", "version": "1"},
         headers=HX,
     )
-    refused = client.post(
+    saved = client.post(
         f"/desk/articles/{article.id}/fields/title",
         data={"title": "Mine", "version": "1"},
         headers=HX,
     )
-    assert refused.status_code == 409
-    assert "changed lead" in text_of(refused)
-    assert fresh(article).title == article.title
+    assert saved.status_code == 200
+    assert "Saved." in text_of(saved)
+    stored = fresh(article)
+    assert (stored.title, stored.lead, stored.version) == ("Mine", "Changed meanwhile.", 3)
 
 
 # --- Atomic saves -------------------------------------------------------------------------------

@@ -117,7 +117,7 @@ def test_word_changes_in_different_places_merge(base, mine, theirs, merged):
 def test_word_changes_to_the_same_word_conflict():
     result = merge_text("Talks resume in Kabul", "Talks stall in Kabul", "Talks end in Kabul")
     [conflict] = result.conflicts
-    assert "".join(conflict.mine) == "stall" and "".join(conflict.theirs) == "end"
+    assert "".join(conflict.mine) == "stall " and "".join(conflict.theirs) == "end "
 
 
 @given(st.text(max_size=60), st.text(max_size=60))
@@ -173,9 +173,9 @@ def test_the_same_paragraph_edited_twice_conflicts():
 def test_word_diff_marks_insertions_and_deletions():
     assert word_diff("the quick fox", "the slow red fox") == [
         ("equal", "the "),
-        ("delete", "quick"),
-        ("insert", "slow red"),
-        ("equal", " fox"),
+        ("delete", "quick "),
+        ("insert", "slow red "),
+        ("equal", "fox"),
     ]
     assert word_diff("", "new") == [("insert", "new")]
     assert word_diff("same", "same") == [("equal", "same")]
