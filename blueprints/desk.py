@@ -311,21 +311,30 @@ def base_version():
     return int(raw)
 
 
+def in_place(template, article, status=200, message=None, **context):
+    """An in-place answer for htmx: the fragment of `template`, and what else on the page
+    shows the article (partials/article_updates.html: the document's title, the panel's
+    state line), with `message` said once, in the page's message region."""
+    fragment = render_template(template, article=article, **context)
+    updates = render_template("partials/article_updates.html", article=article, message=message)
+    return fragment + updates, status
+
+
 def field_view(article, name, status=200, message=None):
-    return render_template(
-        "partials/field_view.html", article=article, name=name, message=message
-    ), status
+    return in_place("partials/field_view.html", article, status, message, name=name)
 
 
-def field_form(article, name, form, status=200, conflict=None, version=None):
-    return render_template(
+def field_form(article, name, form, status=200, conflict=None, version=None, message=None):
+    return in_place(
         "partials/field_form.html",
-        article=article,
+        article,
+        status,
+        message,
         name=name,
         form=form,
         version=article.version if version is None else version,
         **conflict_context(conflict),
-    ), status
+    )
 
 
 def conflict_context(conflict):
@@ -476,13 +485,18 @@ def save_field(article_id, name):
     article = article_for(article_id, name)
     version = base_version()
     form = ArticleForm(article, request.form)
+    label = FIELD_LABELS[name].capitalize()
     if not form.validate_fields([name]):
-        return field_form(article, name, form, status=422, version=version)
+        message = f"{label} not saved: correct the marked field."
+        return field_form(article, name, form, status=422, version=version, message=message)
     try:
         saved = article.save_changes(form.changes([name]), version, current_user)
     except EditConflict as conflict:
-        return field_form(conflict.current, name, form, status=409, conflict=conflict)
-    return field_view(saved, name, message="Saved.")
+        message = f"{label} not saved: someone else saved this article after you began."
+        return field_form(
+            conflict.current, name, form, status=409, conflict=conflict, message=message
+        )
+    return field_view(saved, name, message=f"{label} saved.")
 
 
 @bp.route("/articles/<id:article_id>/edit", methods=["GET", "POST"])
@@ -548,18 +562,16 @@ def take_action(article_id, action):
 
 
 def action_result(article, message, status=200):
-    """The staff panel with `message` for htmx. Without htmx, a step taken goes back to the
-    article with the message; a refused one answers with the article page itself, its
-    panel saying why, as htmx shows it."""
+    """The staff panel for htmx, `message` in the page's message region (out of band).
+    Without htmx, a step taken goes back to the article with the message; a refused one
+    answers with the article page itself, saying why where htmx says it."""
     if request.htmx:
-        return render_template(
-            "partials/article_status.html", article=article, panel_message=message
-        ), status
+        panel = render_template("partials/article_status.html", article=article)
+        said = render_template("partials/flashes.html", messages=[message], oob=True)
+        return panel + said, status
     if status >= 400:
         named([article])
-        return render_template(
-            "public/article.html", article=article, panel_message=message
-        ), status
+        return render_template("public/article.html", article=article, messages=[message]), status
     flash(message)
     if article.may_view(current_user) and article.state != "trash":
         return redirect(url_for("public.article", article_id=article.id, slug=article.slug))

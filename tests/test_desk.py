@@ -427,7 +427,7 @@ def test_field_save_returns_the_view_with_the_new_value_and_next_version(client,
     assert page.lstrip().startswith(f'<div class="field-view field-{name}" id="field-{name}"')
     assert 'data-version="2"' in page
     assert expected_view(newsroom, name) in page
-    assert "Saved." in page
+    assert " saved.</p>" in page  # in the page's message region: tests/test_desk_panel.py
     assert stored_value(article, name) == good_value_stored(newsroom, name)
     assert fresh(article).version == 2
     assert revision_count(article) == 2

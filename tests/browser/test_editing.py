@@ -110,7 +110,7 @@ def test_editor_edits_title_and_body_in_place(
     title.fill("Edited in place")
     title.press("Enter")
     expect(page.locator("#field-title h1")).to_have_text("Edited in place")
-    expect(page.locator("#field-title .saved-note")).to_have_text("Saved.")
+    expect(page.locator("#messages")).to_have_text("Title saved.")
 
     open_editor(page, "body", "text")
     surface = page.locator("#field-body .rich-surface")
@@ -126,7 +126,7 @@ def test_editor_edits_title_and_body_in_place(
     body = page.locator("#field-body .article-body")
     expect(body).to_contain_text("Typed here.")
     expect(body.locator("strong")).to_have_text("bold")
-    expect(page.locator("#field-body .saved-note")).to_have_text("Saved.")
+    expect(page.locator("#messages")).to_have_text("Text saved.")
     assert page.evaluate("window.__marker") == 1  # no page load
 
     page.reload()
