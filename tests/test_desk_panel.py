@@ -138,7 +138,9 @@ def test_cancelling_says_nothing_and_shows_the_article_as_it_is(editor, newsroom
     assert out_of_band_state(page).startswith("Draft · version 1")
 
 
-def test_a_field_view_in_the_page_has_no_message(editor, newsroom):
+def test_a_field_view_in_the_page_has_no_message_and_its_control_takes_the_focus_back(
+    editor, newsroom
+):
     article = newsroom.article("draft", title="On the page")
 
     page = text_of(editor.get(f"/articles/{article.id}/{article.slug}"))
@@ -146,7 +148,9 @@ def test_a_field_view_in_the_page_has_no_message(editor, newsroom):
     tag, said = region(page)
     assert tag == '<div class="flashes" id="messages" role="status" aria-live="polite">'
     assert said == []
-    assert '<p class="state" id="article-state">' in page
+    controls = re.findall(r'<a class="edit-control"[^>]*>', page)
+    assert len(controls) == 9 and all("data-return-focus" in c for c in controls)
+    assert '<p class="state" id="article-state" tabindex="-1" data-return-focus>' in page
     assert "hx-swap-oob" not in page
     assert "<title>On the page — Newsdesk</title>" in page
 
