@@ -311,21 +311,30 @@ def base_version():
     return int(raw)
 
 
+def in_place(template, article, status=200, message=None, **context):
+    """An in-place answer for htmx: the fragment of `template`, and what else on the page
+    shows the article (partials/article_updates.html: the document's title, the panel's
+    state line), with `message` said once, in the page's message region."""
+    fragment = render_template(template, article=article, **context)
+    updates = render_template("partials/article_updates.html", article=article, message=message)
+    return fragment + updates, status
+
+
 def field_view(article, name, status=200, message=None):
-    return render_template(
-        "partials/field_view.html", article=article, name=name, message=message
-    ), status
+    return in_place("partials/field_view.html", article, status, message, name=name)
 
 
-def field_form(article, name, form, status=200, conflict=None, version=None):
-    return render_template(
+def field_form(article, name, form, status=200, conflict=None, version=None, message=None):
+    return in_place(
         "partials/field_form.html",
-        article=article,
+        article,
+        status,
+        message,
         name=name,
         form=form,
         version=article.version if version is None else version,
         **conflict_context(conflict),
-    ), status
+    )
 
 
 def conflict_context(conflict):
@@ -364,15 +373,15 @@ def passage_text(name, units):
     return "".join(units)
 
 
-def saved_message(saved):
-    """"Saved.", and whose changes the save was merged with."""
+def saved_message(saved, what="Article"):
+    """"<What> saved.", and whose changes the save was merged with."""
     if not saved.merged:
-        return "Saved."
+        return f"{what} saved."
     merges = []
     for name, revisions in saved.merged:
         names = sorted({r.editor.display_name for r in revisions if r.editor}) or ["another"]
         merges.append(f"{' and '.join(names)}’s change to the {FIELD_LABELS.get(name, name)}")
-    return f"Saved, merged with {'; '.join(merges)}."
+    return f"{what} saved, merged with {'; '.join(merges)}."
 
 
 def changed_fields(revision, previous):
@@ -493,15 +502,20 @@ def save_field(article_id, name):
     article = article_for(article_id, name)
     version = base_version()
     form = ArticleForm(article, request.form)
+    label = FIELD_LABELS[name].capitalize()
     if not form.validate_fields([name]):
-        return field_form(article, name, form, status=422, version=version)
+        message = f"{label} not saved: correct the marked field."
+        return field_form(article, name, form, status=422, version=version, message=message)
     try:
         saved = article.save_changes(form.changes([name]), version, current_user)
     except EditConflict as conflict:
         # The editor's text stays in the form, now based on the current version: saving
         # it again replaces the other change, which the form shows and its button says.
-        return field_form(conflict.current, name, form, status=409, conflict=conflict)
-    return field_view(saved, name, message=saved_message(saved))
+        message = f"{label} not saved: someone else changed it in the same place meanwhile."
+        return field_form(
+            conflict.current, name, form, status=409, conflict=conflict, message=message
+        )
+    return field_view(saved, name, message=saved_message(saved, label))
 
 
 @bp.route("/articles/<id:article_id>/edit", methods=["GET", "POST"])
@@ -575,18 +589,16 @@ def take_action(article_id, action):
 
 
 def action_result(article, message, status=200):
-    """The staff panel with `message` for htmx. Without htmx, a step taken goes back to the
-    article with the message; a refused one answers with the article page itself, its
-    panel saying why, as htmx shows it."""
+    """The staff panel for htmx, `message` in the page's message region (out of band).
+    Without htmx, a step taken goes back to the article with the message; a refused one
+    answers with the article page itself, saying why where htmx says it."""
     if request.htmx:
-        return render_template(
-            "partials/article_status.html", article=article, panel_message=message
-        ), status
+        panel = render_template("partials/article_status.html", article=article)
+        said = render_template("partials/flashes.html", messages=[message], oob=True)
+        return panel + said, status
     if status >= 400:
         named([article])
-        return render_template(
-            "public/article.html", article=article, panel_message=message
-        ), status
+        return render_template("public/article.html", article=article, messages=[message]), status
     flash(message)
     if article.may_view(current_user) and article.state != "trash":
         return redirect(url_for("public.article", article_id=article.id, slug=article.slug))

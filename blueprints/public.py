@@ -173,7 +173,7 @@ def sidebar_list(slug):
     sidebar = section.latest(page)
     if page > 1 and not sidebar.items:
         abort(404)
-    return render_template("partials/sidebar_list.html", sidebar=sidebar)
+    return render_template("partials/sidebar_list.html", sidebar=sidebar, announce=True)
 
 
 def visible_article(article_id, slug, view):

@@ -723,15 +723,27 @@ def sidebar_titles(page):
     return [f"News {n}" for n in range((page - 1) * 8 + 1, page * 8 + 1)]
 
 
-def test_htmx_sidebar_page_is_just_the_list(client, forty_news):
+def test_htmx_sidebar_page_is_just_the_list_and_its_announcement(client, forty_news):
     html = fetch(client, "/section/news/latest?page=2", headers=HX).get_data(as_text=True)
     assert "<html" not in html and "<body" not in html
     fragment = parse(html)
-    (top,) = [child for child in fragment.children if isinstance(child, Element)]
+    top, said = [child for child in fragment.children if isinstance(child, Element)]
     assert top.tag == "section"
     assert top.attrs.get("class") == "sidebar-list"
     assert top.attrs.get("id") == "sidebar-news"
     assert titles(top) == sidebar_titles(2)
+    # For screen readers, into the sidebar's status region (htmx swaps it out of band).
+    assert (said.tag, said.attrs, said.text) == (
+        "p",
+        {"id": "sidebar-status", "hx-swap-oob": "innerHTML"},
+        "Page 2 of News",
+    )
+
+
+def test_every_page_has_the_sidebars_status_region_empty(client, forty_news):
+    for url in ("/", "/section/news"):
+        region = open_page(client, url).find("aside").find(id="sidebar-status")
+        assert region.attrs.get("role") == "status" and region.text == "", url
 
 
 def test_htmx_sidebar_page_links_newer_and_older(client, forty_news):
@@ -740,6 +752,11 @@ def test_htmx_sidebar_page_links_newer_and_older(client, forty_news):
     assert set(pager) == {"‹ newer", "older ›"}
     assert path_of(pager["‹ newer"].attrs["hx-get"]) == "/section/news/latest?page=1"
     assert path_of(pager["older ›"].attrs["hx-get"]) == "/section/news/latest?page=3"
+    # Ids of their own: after the swap, htmx gives the focus back to the link pressed.
+    assert (pager["‹ newer"].attrs["id"], pager["older ›"].attrs["id"]) == (
+        "newer-news",
+        "older-news",
+    )
 
 
 def test_last_htmx_sidebar_page_has_no_older_link(client, forty_news):

@@ -277,8 +277,10 @@ def test_a_step_another_step_made_impossible_is_refused_with_a_message(editor, n
 
 
 def panel_message(response):
-    match = re.search(r'<p class="panel-message" role="status">(.*?)</p>', text_of(response))
-    return html.unescape(match.group(1)) if match else None
+    """What the page's one message region says (filled out of band in an htmx answer)."""
+    match = re.search(r'<div class="flashes" id="messages"[^>]*>(.*?)</div>', text_of(response))
+    said = match and re.findall(r"<p>(.*?)</p>", match.group(1))
+    return html.unescape(" ".join(said)) if said else None
 
 
 IMAGE_WITHOUT_ALT = '<p><img src="/media/a.png"></p>'

@@ -242,6 +242,9 @@
     surface.setAttribute("role", "textbox");
     surface.setAttribute("aria-multiline", "true");
     surface.setAttribute("aria-labelledby", `${textarea.id}-label`);
+    for (const name of ["aria-invalid", "aria-describedby"]) {
+      if (textarea.hasAttribute(name)) surface.setAttribute(name, textarea.getAttribute(name));
+    }
     surface.innerHTML = textarea.value;
     for (const [label, text, command] of TOOLBAR) {
       const button = document.createElement("button");
@@ -453,7 +456,9 @@
         form.requestSubmit();
       }
     });
-    (surface || input).focus();
+    // A refused save comes back with its field marked: the focus goes there.
+    const refused = form.querySelector('[aria-invalid="true"]:not([hidden])');
+    (refused || surface || input).focus();
   }
 
   function readVersion(root) {

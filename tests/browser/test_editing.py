@@ -110,7 +110,7 @@ def test_editor_edits_title_and_body_in_place(
     title.fill("Edited in place")
     title.press("Enter")
     expect(page.locator("#field-title h1")).to_have_text("Edited in place")
-    expect(page.locator("#field-title .saved-note")).to_have_text("Saved.")
+    expect(page.locator("#messages")).to_have_text("Title saved.")
 
     open_editor(page, "body", "text")
     surface = page.locator("#field-body .rich-surface")
@@ -126,7 +126,7 @@ def test_editor_edits_title_and_body_in_place(
     body = page.locator("#field-body .article-body")
     expect(body).to_contain_text("Typed here.")
     expect(body.locator("strong")).to_have_text("bold")
-    expect(page.locator("#field-body .saved-note")).to_have_text("Saved.")
+    expect(page.locator("#messages")).to_have_text("Text saved.")
     assert page.evaluate("window.__marker") == 1  # no page load
 
     page.reload()
@@ -213,8 +213,8 @@ def test_second_editor_gets_the_conflict_in_place_with_their_text(
         conflict = other.locator("#field-title .conflict")
         expect(conflict).to_be_visible()
         expect(conflict).to_contain_text(editor_account.display_name)
-        expect(conflict).to_contain_text("changed title")
-        expect(conflict.locator(".current-value")).to_contain_text("The first editor's title")
+        expect(conflict.locator("h2")).to_have_text("Title")
+        expect(conflict.locator("ins").first).to_contain_text("first editor's")  # theirs, marked
         expect(other.locator("#field-title input[name=title]")).to_have_value(
             "The second editor's title"
         )

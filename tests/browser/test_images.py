@@ -122,7 +122,7 @@ def test_editor_pastes_an_image_describes_it_and_sees_it_on_the_page(
     assert any("alt text" in prompt for prompt in prompts)
 
     page.locator("#field-body").get_by_role("button", name="Save").click()
-    expect(page.locator("#field-body .saved-note")).to_have_text("Saved.")
+    expect(page.locator("#messages")).to_have_text("Text saved.")
     shown = page.locator("#field-body .article-body img")
     expect(shown).to_have_count(1)
     expect(shown).to_have_attribute("alt", "A gradient from red to blue")
@@ -200,7 +200,7 @@ def test_editor_sets_a_lead_image_from_the_panel(
     expect(form.locator("select[name=lead_image]")).not_to_have_value("")
     form.get_by_role("button", name="Save").click()
 
-    expect(page.locator("#field-lead_image .saved-note")).to_have_text("Saved.")
+    expect(page.locator("#messages")).to_have_text("Lead image saved.")
     expect(page.locator("#field-lead_image")).to_contain_text("A blue harbour")
     lead = page.locator("#lead-image img")  # swapped in above the text without a reload
     expect(lead).to_have_attribute("alt", "A blue harbour")
@@ -232,16 +232,16 @@ def test_publishing_asks_for_alt_text_first(
     panel = page.locator("#article-status")
     panel.get_by_label("Publish at").fill("2999-01-01T10:00")
     panel.get_by_role("button", name="Schedule").click()
-    expect(panel.locator(".panel-message")).to_contain_text("The lead image has no alt text")
+    expect(page.locator("#messages")).to_contain_text("The lead image has no alt text")
     assert stored(story).state == "draft"
 
     open_editor(page, "lead_image", "lead image")
     form.get_by_label("Alt text of the lead image").fill("A quiet blue sea")
     form.get_by_role("button", name="Save").click()
-    expect(page.locator("#field-lead_image .saved-note")).to_have_text("Saved.")
+    expect(page.locator("#messages")).to_have_text("Lead image saved.")
     panel.get_by_label("Publish at").fill("2999-01-01T10:00")
     panel.get_by_role("button", name="Schedule").click()
-    expect(panel.locator(".panel-message")).to_have_text("Scheduled.")
+    expect(page.locator("#messages")).to_have_text("Scheduled.")
     assert stored(story).state == "scheduled"
     page.wait_for_load_state("networkidle")
     # The refusal (422) is logged by the browser as a failed resource; nothing else.

@@ -49,10 +49,10 @@ def test_different_fields_are_both_saved(two_editors):
     lead = open_editor(boris, "lead", "lead")  # opened on the same version
     title.fill("Peace talks resume in Kabul")
     title.press("Enter")
-    expect(anna.locator("#field-title .saved-note")).to_have_text("Saved.")
+    expect(anna.locator("#messages")).to_have_text("Title saved.")
     lead.fill("A new lead.")
     save(boris, "lead")
-    expect(boris.locator("#field-lead .saved-note")).to_have_text("Saved.")
+    expect(boris.locator("#messages")).to_have_text("Lead saved.")
     now = stored(article)
     assert (now.title, now.lead) == ("Peace talks resume in Kabul", "A new lead.")
 
@@ -66,9 +66,9 @@ def test_different_paragraphs_of_the_body_are_merged(two_editors):
         page.keyboard.press("End")
         page.keyboard.type(words)
     save(anna, "body")
-    expect(anna.locator("#field-body .saved-note")).to_have_text("Saved.")
+    expect(anna.locator("#messages")).to_have_text("Text saved.")
     save(boris, "body")
-    note = boris.locator("#field-body .saved-note")
+    note = boris.locator("#messages")
     expect(note).to_contain_text("merged with Anna Two")
     body = boris.locator("#field-body .article-body")
     expect(body).to_contain_text("First paragraph. Anna was here.")
@@ -83,7 +83,7 @@ def test_the_same_words_are_a_conflict_the_second_editor_resolves(two_editors):
     theirs = open_editor(boris, "title", "title")
     mine.fill("Talks stall in Kabul")
     mine.press("Enter")
-    expect(anna.locator("#field-title .saved-note")).to_have_text("Saved.")
+    expect(anna.locator("#messages")).to_have_text("Title saved.")
     theirs.fill("Talks end in Kabul")
     theirs.press("Enter")
 
