@@ -498,8 +498,12 @@ def save_field(article_id, name):
     try:
         saved = article.save_changes(form.changes([name]), version, current_user)
     except EditConflict as conflict:
-        # The editor's text stays in the form, now based on the current version: saving
-        # it again replaces the other change, which the form shows and its button says.
+        # The editor's text stays in the form, with the others' changes that did not clash
+        # merged in, now based on the current version: saving it again replaces only the
+        # other change the form shows, as its button says.
+        clash = conflict.fields.get(name)
+        if clash is not None and clash.merge is not None:
+            form[name].data = conflict.resolution[name]
         return field_form(conflict.current, name, form, status=409, conflict=conflict)
     return field_view(saved, name, message=saved_message(saved))
 
