@@ -314,28 +314,45 @@ SLOT_PARAGRAPH = re.compile(r"<p>Slot [a-z0-9]+: (\[[^\]<]*\])</p>")
 MERGED_WITH = re.compile(r"merged with (.+?)’s change to the")
 
 
-def slot_names(editors):
-    return [f"e{n + 1}" for n in range(editors)] + ["shared"]
+@dataclass(frozen=True)
+class SlotLayout:
+    """How each text of the shared articles holds its slots: one per editor, then the
+    shared one. `spaced` puts a fixed word before each slot (a subhead in the body), so
+    that no two slots are neighbours: a conflict's "Save mine" then meets no neighbour's
+    change (see test_merges.py: test_save_mine_keeps_a_neighbours_change)."""
 
+    editors: int
+    spaced: bool = False
 
-def compose(name, tokens):
-    """The text of field `name` holding these tokens, one a slot (see slot_names)."""
-    if name == "body":
-        names = slot_names(len(tokens) - 1)
-        return "\n".join(f"<p>Slot {s}: {t}</p>" for s, t in zip(names, tokens, strict=True))
-    return " ".join([TEXT_PREFIX[name], *tokens])
+    @property
+    def names(self):
+        return [f"e{n + 1}" for n in range(self.editors)] + ["shared"]
 
+    @property
+    def shared(self):
+        """The index of the shared slot."""
+        return self.editors
 
-def slots_of(name, text, count):
-    """The tokens of a text `compose` made, or None when it is not one: a merge that
-    dropped, doubled or garbled a slot."""
-    if name == "body":
-        tokens = SLOT_PARAGRAPH.findall(text or "")
-    else:
-        tokens = (text or "").split()[len(TEXT_PREFIX[name].split()) :]
-    if len(tokens) != count or compose(name, tokens) != text:
-        return None
-    return tokens
+    def compose(self, name, tokens):
+        """The text of field `name` holding these tokens, one a slot."""
+        pairs = list(zip(self.names, tokens, strict=True))
+        if name == "body":
+            head = "<h2>Part {}</h2>\n" if self.spaced else ""
+            return "\n".join(f"{head.format(s)}<p>Slot {s}: {t}</p>" for s, t in pairs)
+        words = [f"{s}: {t}" if self.spaced else t for s, t in pairs]
+        return " ".join([TEXT_PREFIX[name], *words])
+
+    def tokens(self, name, text):
+        """The tokens of a text `compose` made, or None when it is not one: a merge that
+        dropped, doubled or garbled a slot."""
+        if name == "body":
+            tokens = SLOT_PARAGRAPH.findall(text or "")
+        else:
+            words = (text or "").split()[len(TEXT_PREFIX[name].split()) :]
+            tokens = words[1::2] if self.spaced else words
+        if len(tokens) != len(self.names) or self.compose(name, tokens) != text:
+            return None
+        return tokens
 
 
 def field_form(page, name):
@@ -387,9 +404,9 @@ class MergeEditor(Editor):
     shared one (the last). Records every answer to a save in `saves`; `desk`, shared by
     the phase's editors, says which (article, field, shared slot?) each has open."""
 
-    def __init__(self, base_url, email, slot, articles, stop, saves, name, slots, desk):
+    def __init__(self, base_url, email, slot, articles, stop, saves, name, layout, desk):
         super().__init__(base_url, email, None, None, stop, saves, name)
-        self.slot, self.articles, self.slots, self.desk = slot, articles, slots, desk
+        self.slot, self.articles, self.layout, self.desk = slot, articles, layout, desk
         self.stats = MergeStats()
         self.counter = 0
 
@@ -408,12 +425,13 @@ class MergeEditor(Editor):
 
     def prepare(self, articles):
         """Make each article's title, lead and body rows of slots: {article: its version}."""
-        start = [f"[{name}-0]" for name in slot_names(self.slots - 1)]
+        layout = self.layout
+        start = [f"[{name}-0]" for name in layout.names]
         versions = {}
         for article in articles:
             for name in MERGE_FIELDS:
                 version, _text = self.read_form(article, name)
-                status, page = self.post(article, name, version, compose(name, start))
+                status, page = self.post(article, name, version, layout.compose(name, start))
                 found = re.search(r'data-version="(\d+)"', page)
                 if status != 200 or not found:
                     raise RuntimeError(f"preparing the {name} of {article} answered {status}")
@@ -430,12 +448,12 @@ class MergeEditor(Editor):
         if others and self.rng.random() < FOLLOW:
             article, followed, _ = self.rng.choice(others)
             name = followed if shared else name
-        return article, name, self.slots - 1 if shared else self.slot
+        return article, name, self.layout.shared if shared else self.slot
 
     def edit_once(self):
         article, name, slot = self.choose()
         version, text = self.read_form(article, name)
-        self.desk[self.name] = (article, name, slot == self.slots - 1)
+        self.desk[self.name] = (article, name, slot == self.layout.shared)
         try:
             self.edit(article, name, slot, version, text)
         finally:
@@ -443,13 +461,13 @@ class MergeEditor(Editor):
 
     def edit(self, article, name, slot, version, text):
         """Put a new token in `slot` of the text read at `version`; save; resolve a 409."""
-        tokens = slots_of(name, text, self.slots)
+        tokens = self.layout.tokens(name, text)
         if tokens is None:
             self.stats.other.append(f"the {name} of {article} is not a row of slots: {text!r}")
             return
         self.counter += 1
         tokens[slot] = token = f"[e{self.slot + 1}-{self.counter}]"
-        text = compose(name, tokens)
+        text = self.layout.compose(name, tokens)
         for attempt in range(RESOLVE_TRIES + 1):
             resolving = attempt > 0
             if self.stop.wait(self.rng.uniform(*(RESOLVE_SECONDS if resolving else THINK_SECONDS))):
@@ -469,7 +487,7 @@ class MergeEditor(Editor):
                 return
             self.stats.conflicts += 1
             form = field_form(page, name)
-            kept = form and slots_of(name, form[1], self.slots)
+            kept = form and self.layout.tokens(name, form[1])
             if not kept or kept[slot] != token:
                 self.stats.other.append(f"the 409 form of {article}'s {name} lost {token}")
                 return
@@ -672,14 +690,12 @@ class Snapshot:
         ]
 
 
-def texts_slots(texts, count):
-    """{field: tokens} of a title, lead and body (see slots_of)."""
-    return {
-        name: slots_of(name, text, count) for name, text in zip(MERGE_FIELDS, texts, strict=True)
-    }
+def texts_slots(texts, layout):
+    """{field: tokens} of a title, lead and body (see SlotLayout.tokens)."""
+    return {name: layout.tokens(name, text) for name, text in zip(MERGE_FIELDS, texts, strict=True)}
 
 
-def merge_history(db_path, prepared, count):
+def merge_history(db_path, prepared, layout):
     """({article: {version: Snapshot}} since the prepared version, {article: Snapshot and
     version of the article row as it is})."""
     connection = common.read_only(db_path)
@@ -694,20 +710,20 @@ def merge_history(db_path, prepared, count):
             ).fetchall()
             history[article] = {
                 row[0]: Snapshot(
-                    texts_slots(row[1:4], count), set(filter(None, row[4].split(","))), row[5]
+                    texts_slots(row[1:4], layout), set(filter(None, row[4].split(","))), row[5]
                 )
                 for row in rows
             }
             row = connection.execute(
                 "SELECT version, title, lead, body FROM article WHERE id = ?", (article,)
             ).fetchone()
-            final[article] = (row[0], Snapshot(texts_slots(row[1:], count), set(), None))
+            final[article] = (row[0], Snapshot(texts_slots(row[1:], layout), set(), None))
     finally:
         connection.close()
     return history, final
 
 
-def verify_merges(db_path, saves, prepared, count):
+def verify_merges(db_path, saves, prepared, layout):
     """The merge phase's answers against every revision it made: a dict of findings.
 
     Each acknowledged save (200) made the revision it named, holding its token, changing
@@ -716,7 +732,7 @@ def verify_merges(db_path, saves, prepared, count):
     and had an overlap to report. Every revision is one acknowledged save, and the
     article as it is holds the last acknowledged token of every slot.
     """
-    history, final = merge_history(db_path, prepared, count)
+    history, final = merge_history(db_path, prepared, layout)
     acked = [s for s in saves if s.status == 200 and s.version is not None]
     conflicts = [s for s in saves if s.status == 409]
     found = {kind: [] for kind in MERGE_FAILURES}
@@ -880,6 +896,7 @@ class PhaseSpec:
     backup_path: Path | None = None
     serve_backup: bool = True  # start a gunicorn on the backup and GET two pages
     merge: bool = False  # the editors edit the same articles (MergeEditor), not their own
+    spaced_slots: bool = False  # see SlotLayout
 
 
 def start_editors(spec, base_url, emails, articles, stop, acks):
@@ -894,9 +911,9 @@ def start_editors(spec, base_url, emails, articles, stop, acks):
         ]
         prepared = None
     else:
-        slots, desk = len(emails) + 1, {}
+        layout, desk = SlotLayout(len(emails), spec.spaced_slots), {}
         editors = [
-            MergeEditor(base_url, email, i, articles, stop, acks, f"editor{i + 1}", slots, desk)
+            MergeEditor(base_url, email, i, articles, stop, acks, f"editor{i + 1}", layout, desk)
             for i, email in enumerate(emails)
         ]
         editors[0].login()
@@ -983,8 +1000,10 @@ def run_phase(spec, db_path, emails, articles, log_path, tmp, paths):
     if spec.merge:
         for name in ("merged", "resolved", "abandoned"):
             findings["saves"][name] = sum(getattr(e.stats, name) for e in editors)
-        findings["verify"] = verify_merges(db_path, acks, prepared, spec.editors + 1)
+        layout = SlotLayout(spec.editors, spec.spaced_slots)
+        findings["verify"] = verify_merges(db_path, acks, prepared, layout)
         findings["articles"] = list(prepared)
+        findings["spaced_slots"] = spec.spaced_slots
     else:
         findings["verify"] = verify_acks(db_path, acks)
     findings["integrity"] = common.integrity_check(db_path)
@@ -1175,10 +1194,12 @@ def print_merges(results):
     common.print_table(header, rows)
     for f in results:
         verify, saves = f["verify"], f["saves"]
+        layout = "spaced" if f["spaced_slots"] else "neighbours"
         print(
-            f"  {f['phase']}: {verify['revisions']:,} revisions made, each one acknowledged"
-            f" save: {yes_no(not verify['unaccounted'])}; {saves['abandoned']} conflicts left"
-            f" unresolved when the phase ended or after {RESOLVE_TRIES} tries;"
+            f"  {f['phase']} (slots {layout}): {verify['revisions']:,} revisions made, each"
+            f" one acknowledged save: {yes_no(not verify['unaccounted'])};"
+            f" {saves['abandoned']} conflicts left unresolved when the phase ended or after"
+            f" {RESOLVE_TRIES} tries;"
             f" {saves['unknown']} saves got no answer"
         )
 
@@ -1193,6 +1214,11 @@ def parse_args(argv=None):
     parser.add_argument("--editors", type=int, default=4)
     parser.add_argument(
         "--shared-articles", type=int, default=10, help="articles the merge phase edits"
+    )
+    parser.add_argument(
+        "--spaced-slots",
+        action="store_true",
+        help="merge phase: a fixed word between slots, so that no two are neighbours",
     )
     parser.add_argument(
         "--phase", action="append", choices=PHASES, help="run only this phase (repeatable)"
@@ -1241,7 +1267,8 @@ def main(argv=None):
                       kill_every=args.kill_every),
             PhaseSpec("backup", max(10.0, args.duration / 2), args.editors, args.readers,
                       backup_at=min(5.0, args.duration / 4), backup_path=backup),
-            PhaseSpec("merge", args.duration, args.editors, args.readers, merge=True),
+            PhaseSpec("merge", args.duration, args.editors, args.readers, merge=True,
+                      spaced_slots=args.spaced_slots),
         ]  # fmt: skip
         phases = [spec for spec in phases if not args.phase or spec.name in args.phase]
         with common.tempfile.TemporaryDirectory(prefix="newsdesk-mixed-") as tmp:
