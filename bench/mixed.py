@@ -292,18 +292,18 @@ class Editor(threading.Thread):
 # nobody else changes anything, so a save from a stale version must merge; in the shared
 # slot, another's change since is an overlap: a 409, which the editor resolves as a person
 # pressing "Save mine" would, sending the conflict form as it came. As in a newsroom, an
-# editor often turns to an article someone else has open at that moment (FOLLOW): that is
-# when saves meet.
+# editor often turns to an article someone else has open at that moment (FOLLOW), and
+# changes the shared slot where another is changing it: that is when saves meet.
 
 MERGE_FIELDS = ("title", "lead", "body")
 # What an editor changes, (field, the shared slot?), and how often: mostly its own slots
 # (merges), sometimes the shared one (conflicts).
 MERGE_MIX = {
-    ("body", False): 40,
+    ("body", False): 30,
     ("title", False): 15,
     ("lead", False): 15,
-    ("body", True): 20,
-    ("title", True): 10,
+    ("body", True): 25,
+    ("title", True): 15,
 }
 TEXT_PREFIX = {"title": "Merge bench", "lead": "Slots:"}
 FOLLOW = 0.5  # how often an editor turns to what another has open, when someone has
@@ -443,11 +443,11 @@ class MergeEditor(Editor):
         [(name, shared)] = self.rng.choices(list(MERGE_MIX), list(MERGE_MIX.values()))
         article = self.rng.choice(self.articles)
         others = [edit for editor, edit in list(self.desk.items()) if editor != self.name]
-        if shared:  # the shared slot of a text another editor is changing it in
-            others = [edit for edit in others if edit[2]]
-        if others and self.rng.random() < FOLLOW:
-            article, followed, _ = self.rng.choice(others)
-            name = followed if shared else name
+        sharing = [edit for edit in others if edit[2]]
+        if shared and sharing:  # where another editor is changing the shared slot
+            article, name, _ = self.rng.choice(sharing)
+        elif others and self.rng.random() < FOLLOW:
+            article = self.rng.choice(others)[0]
         return article, name, self.layout.shared if shared else self.slot
 
     def edit_once(self):
@@ -997,7 +997,8 @@ def run_phase(spec, db_path, emails, articles, log_path, tmp, paths):
         "server_errors": sum(e.stats.server_errors for e in editors),
         "other": [o for e in editors for o in e.stats.other],
     }
-    if spec.merge:
+    if spec.merge:  # its `acks` hold every answer, 409s too
+        findings["saves"]["acknowledged"] = sum(e.stats.saved for e in editors)
         for name in ("merged", "resolved", "abandoned"):
             findings["saves"][name] = sum(getattr(e.stats, name) for e in editors)
         layout = SlotLayout(spec.editors, spec.spaced_slots)
