@@ -69,9 +69,16 @@ def summary(results_for):
     mixed_report = results_for("mixed")
     if mixed_report:
         for phase in mixed_report["phases"]:
+            verify = phase["verify"]
+            merges = (
+                f" ({verify['merged']:,} merged, {verify['conflicts_checked']:,} 409,"
+                f" {len(verify['overwritten'])} overwritten)"
+                if phase.get("merge")
+                else ""
+            )
             lines.append(
                 f"durability: {phase['phase']}: {phase['saves']['acknowledged']:,} acknowledged"
-                f" saves, {len(phase['verify']['missing'])} missing, {phase['log']['logged_5xx']}"
+                f" saves{merges}, {len(verify['missing'])} missing, {phase['log']['logged_5xx']}"
                 f" 5xx, {phase['log']['database_locked']} 'database is locked', integrity"
                 f" {' '.join(phase['integrity'])[:20]}: {'passed' if phase['ok'] else 'FAILED'}"
             )
