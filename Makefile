@@ -48,7 +48,7 @@ serve: venv
 	$(BIN)/flask --app app init-db
 	$(BIN)/gunicorn "app:create_app()"
 
-# Load, page weight, memory and durability (bench/all.py): about 9 minutes, stops by
+# Load, page weight, memory and durability (bench/all.py): about 10 minutes, stops by
 # itself; BENCH_ARGS=--quick for a 2-minute smoke run. Needs wrk and nginx (apt-get).
 bench: venv
 	@command -v wrk >/dev/null || { echo "bench needs wrk and nginx: apt-get install -y wrk nginx"; exit 1; }

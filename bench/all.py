@@ -1,6 +1,6 @@
 """`make bench`: every benchmark in one run, each bounded in time; the total time printed.
 
-    python bench/all.py            # load, weight, memory, mixed: about 9 minutes
+    python bench/all.py            # load, weight, memory, mixed: about 10 minutes
     python bench/all.py --quick    # the same on the 1k database, short runs: about 2 minutes
 
 Each step writes its results to bench/results/<step>.json (the quick run to
