@@ -54,8 +54,8 @@ serve: venv
 	$(BIN)/flask --app app init-db
 	$(BIN)/gunicorn "app:create_app()"
 
-# Load, page weight, memory, durability and slow clients (bench/all.py): about 12 minutes,
-# stops by itself; BENCH_ARGS=--quick for a 3.5-minute smoke run. Needs wrk and nginx (apt-get).
+# Load, page weight, memory, durability, merges and slow clients (bench/all.py): 12 to 14
+# minutes, stops by itself; BENCH_ARGS=--quick for a 4-minute smoke run. Needs wrk and nginx.
 bench: venv
 	@command -v wrk >/dev/null || { echo "bench needs wrk and nginx: apt-get install -y wrk nginx"; exit 1; }
 	$(BIN)/python bench/all.py $(BENCH_ARGS)

@@ -1,7 +1,7 @@
 """`make bench`: every benchmark in one run, each bounded in time; the total time printed.
 
-    python bench/all.py            # load, weight, memory, mixed, slow: about 12 minutes
-    python bench/all.py --quick    # the same on the 1k database, short runs: about 3 minutes
+    python bench/all.py            # load, weight, memory, mixed, slow: 12 to 14 minutes
+    python bench/all.py --quick    # the same on the 1k database, short runs: about 4 minutes
 
 Each step writes its results to bench/results/<step>.json (the quick run to
 bench/results/quick-<step>.json) and prints its tables; a summary of the targets follows.
@@ -71,9 +71,16 @@ def summary(results_for):
     mixed_report = results_for("mixed")
     if mixed_report:
         for phase in mixed_report["phases"]:
+            verify = phase["verify"]
+            merges = (
+                f" ({verify['merged']:,} merged, {verify['conflicts_checked']:,} 409,"
+                f" {len(verify['overwritten'])} overwritten)"
+                if phase.get("merge")
+                else ""
+            )
             lines.append(
                 f"durability: {phase['phase']}: {phase['saves']['acknowledged']:,} acknowledged"
-                f" saves, {len(phase['verify']['missing'])} missing, {phase['log']['logged_5xx']}"
+                f" saves{merges}, {len(verify['missing'])} missing, {phase['log']['logged_5xx']}"
                 f" 5xx, {phase['log']['database_locked']} 'database is locked', integrity"
                 f" {' '.join(phase['integrity'])[:20]}: {'passed' if phase['ok'] else 'FAILED'}"
             )

@@ -1,12 +1,15 @@
 """Mixed load: readers and editors at once, then with kill -9 of workers, then a backup
-under load; afterwards, every save that was answered with success must be in the database.
+under load, then editors merging their saves; afterwards, every save that was answered with
+success must be in the database.
 
-Three phases on one copy of the benchmark database, each with its own gunicorn (the
+Four phases on one copy of the benchmark database, each with its own gunicorn (the
 repository's gunicorn.conf.py, 2 workers, page cache on):
   1. mixed:   32 reader connections (wrk walking a list of public pages: the main pages,
               articles, text versions, sections, feeds, searches) plus 4 editors, for 60 s.
   2. kill -9: the same, and every 10 s a random gunicorn worker gets SIGKILL.
   3. backup:  the same load (half as long); `flask --app app backup PATH` runs meanwhile.
+  4. merge:   the same readers, and the 4 editors all editing the title, lead and body of
+              the same 10 articles from versions others have often saved over meanwhile.
 Each kill comes at the first moment after its 10 s mark when a worker is handling an
 editor's save (found from /proc/net/tcp and the workers' descriptors), and goes to a random
 worker: about half the kills land in the middle of a save.
@@ -28,6 +31,18 @@ Every save answered 200 is recorded (article, version, value). Afterwards:
     and opens as a working site (a second gunicorn on it answers / and an article).
 A save whose answer never came (its worker was killed) is neither acknowledged nor lost.
 
+The merge phase (MergeEditor, verify_merges): each text of the 10 articles is a row of
+slots, one per editor and one shared; an editor opens a field's in-place editor, waits a
+moment, puts a token unique to that save in a slot and saves from the version it read. Its
+own slot: nobody else changes it, so a stale save must merge; the shared slot: another's
+change is an overlap, 409, resolved by sending the conflict form back as it came ("Save
+mine"). Afterwards, from every revision the phase made (read with sqlite3):
+  - each acknowledged save's revision holds its token, changes no other slot, and replaced
+    only what its form showed; one that says "merged" holds the others' changes and names
+    them; the article as it is holds the last acknowledged token of every slot;
+  - no 409 changed anything, and each had an overlap behind it;
+  - every revision is exactly one acknowledged save.
+
 Database: a copy of bench/data/bench-100k.db (1.5 GB; copying takes a few seconds) in
 bench/data/, removed afterwards; --quick uses the 1k one.
 
@@ -35,10 +50,13 @@ Run from the repository root:
     python bench/mixed.py                  # 60 s a phase (the backup phase 30 s)
     python bench/mixed.py --duration 20 --quick
     python bench/mixed.py --json bench/results/mixed.json
+    python bench/mixed.py --phase merge    # one phase only (repeatable)
 """
 
 import argparse
+import collections
 import contextlib
+import html
 import http.client
 import http.cookiejar
 import itertools
@@ -265,6 +283,248 @@ class Editor(threading.Thread):
             self.error = f"{type(error).__name__}: {error}"
 
 
+# --- Editors of the same articles (the merge phase) ---------------------------------------
+#
+# The title, lead and body of each shared article are rows of slots, one per editor and one
+# shared by all ("Merge bench [e1-4] [e2-0] [e3-9] [e4-2] [e2-7]"; in the body, a paragraph
+# a slot). An editor opens a field's in-place editor, waits while others save, then puts a
+# token unique to this save in one slot and saves from the version it read. In its own slot
+# nobody else changes anything, so a save from a stale version must merge; in the shared
+# slot, another's change since is an overlap: a 409, which the editor resolves as a person
+# pressing "Save mine" would, sending the conflict form as it came. As in a newsroom, an
+# editor often turns to an article someone else has open at that moment (FOLLOW), and
+# changes the shared slot where another is changing it: that is when saves meet.
+
+MERGE_FIELDS = ("title", "lead", "body")
+# What an editor changes, (field, the shared slot?), and how often: mostly its own slots
+# (merges), sometimes the shared one (conflicts).
+MERGE_MIX = {
+    ("body", False): 30,
+    ("title", False): 15,
+    ("lead", False): 15,
+    ("body", True): 25,
+    ("title", True): 15,
+}
+TEXT_PREFIX = {"title": "Merge bench", "lead": "Slots:"}
+FOLLOW = 0.5  # how often an editor turns to what another has open, when someone has
+THINK_SECONDS = (0.1, 1.0)  # from opening a field's editor to saving it
+RESOLVE_SECONDS = (0.05, 0.3)  # from a conflict to pressing "Save mine"
+RESOLVE_TRIES = 5  # 409 after 409 (others keep changing the slot): the editor gives up
+SLOT_PARAGRAPH = re.compile(r"<p>Slot [a-z0-9]+: (\[[^\]<]*\])</p>")
+MERGED_WITH = re.compile(r"merged with (.+?)’s change to the")
+
+
+@dataclass(frozen=True)
+class SlotLayout:
+    """How each text of the shared articles holds its slots: one per editor, then the
+    shared one. `spaced` puts a fixed word before each slot (a subhead in the body), so
+    that no two slots are neighbours: a conflict's "Save mine" then meets no neighbour's
+    change (see test_merges.py: test_save_mine_keeps_a_neighbours_change)."""
+
+    editors: int
+    spaced: bool = False
+
+    @property
+    def names(self):
+        return [f"e{n + 1}" for n in range(self.editors)] + ["shared"]
+
+    @property
+    def shared(self):
+        """The index of the shared slot."""
+        return self.editors
+
+    def compose(self, name, tokens):
+        """The text of field `name` holding these tokens, one a slot."""
+        pairs = list(zip(self.names, tokens, strict=True))
+        if name == "body":
+            head = "<h2>Part {}</h2>\n" if self.spaced else ""
+            return "\n".join(f"{head.format(s)}<p>Slot {s}: {t}</p>" for s, t in pairs)
+        words = [f"{s}: {t}" if self.spaced else t for s, t in pairs]
+        return " ".join([TEXT_PREFIX[name], *words])
+
+    def tokens(self, name, text):
+        """The tokens of a text `compose` made, or None when it is not one: a merge that
+        dropped, doubled or garbled a slot."""
+        if name == "body":
+            tokens = SLOT_PARAGRAPH.findall(text or "")
+        else:
+            words = (text or "").split()[len(TEXT_PREFIX[name].split()) :]
+            tokens = words[1::2] if self.spaced else words
+        if len(tokens) != len(self.names) or self.compose(name, tokens) != text:
+            return None
+        return tokens
+
+
+def field_form(page, name):
+    """(version, text) of the in-place editor of field `name` in `page`, or None."""
+    version = re.search(r'name="version" value="(\d+)"', page)
+    if name == "title":
+        found = re.search(r'<input[^>]*\bname="title"[^>]*\bvalue="([^"]*)"', page)
+    else:
+        found = re.search(rf'<textarea[^>]*\bname="{name}"[^>]*>(.*?)</textarea>', page, re.S)
+    if not version or not found:
+        return None
+    # A browser drops the newline that opens a textarea's text; so does this.
+    text = html.unescape(found.group(1)).removeprefix("\r\n").removeprefix("\n")
+    return int(version.group(1)), text
+
+
+@dataclass
+class MergeSave:
+    """One answer to a merge editor's save: 200 with the version it made, 409 with the
+    version its conflict form carries, or none (status None)."""
+
+    editor: str
+    article: int
+    field: str
+    slot: int
+    token: str
+    base: int  # the version the form was made from
+    resolving: bool  # "Save mine" from a conflict form
+    status: int | None = None
+    version: int | None = None
+    merged_with: list = field(default_factory=list)  # the names a 200 says it merged with
+    at: float = 0.0
+
+
+@dataclass
+class MergeStats:
+    saved: int = 0
+    merged: int = 0  # 200s that say they merged with another's change
+    conflicts: int = 0  # 409s
+    resolved: int = 0  # "Save mine" after a 409, saved
+    abandoned: int = 0  # still a conflict after RESOLVE_TRIES, or the phase ended meanwhile
+    unknown: int = 0  # no answer
+    server_errors: int = 0
+    other: list = field(default_factory=list)
+
+
+class MergeEditor(Editor):
+    """An editor of the shared articles: its own slot (`slot`) of every text, and the
+    shared one (the last). Records every answer to a save in `saves`; `desk`, shared by
+    the phase's editors, says which (article, field, shared slot?) each has open."""
+
+    def __init__(self, base_url, email, slot, articles, stop, saves, name, layout, desk):
+        super().__init__(base_url, email, None, None, stop, saves, name)
+        self.slot, self.articles, self.layout, self.desk = slot, articles, layout, desk
+        self.stats = MergeStats()
+        self.counter = 0
+
+    def read_form(self, article, name):
+        """(version, text) of a field's in-place editor, as opening it gives them."""
+        status, page = self.request(f"/desk/articles/{article}/fields/{name}/edit")
+        form = field_form(page, name)
+        if status != 200 or form is None:
+            raise RuntimeError(f"{self.name}: the {name} editor of {article} answered {status}")
+        return form
+
+    def post(self, article, name, version, text):
+        headers = {"X-CSRFToken": self.token, "HX-Request": "true"}
+        data = {"version": version, name: text}
+        return self.request(f"/desk/articles/{article}/fields/{name}", data, headers)
+
+    def prepare(self, articles):
+        """Make each article's title, lead and body rows of slots: {article: its version}."""
+        layout = self.layout
+        start = [f"[{name}-0]" for name in layout.names]
+        versions = {}
+        for article in articles:
+            for name in MERGE_FIELDS:
+                version, _text = self.read_form(article, name)
+                status, page = self.post(article, name, version, layout.compose(name, start))
+                found = re.search(r'data-version="(\d+)"', page)
+                if status != 200 or not found:
+                    raise RuntimeError(f"preparing the {name} of {article} answered {status}")
+                versions[article] = int(found.group(1))
+        return versions
+
+    def choose(self):
+        """(article, field, slot) to edit next."""
+        [(name, shared)] = self.rng.choices(list(MERGE_MIX), list(MERGE_MIX.values()))
+        article = self.rng.choice(self.articles)
+        others = [edit for editor, edit in list(self.desk.items()) if editor != self.name]
+        sharing = [edit for edit in others if edit[2]]
+        if shared and sharing:  # where another editor is changing the shared slot
+            article, name, _ = self.rng.choice(sharing)
+        elif others and self.rng.random() < FOLLOW:
+            article = self.rng.choice(others)[0]
+        return article, name, self.layout.shared if shared else self.slot
+
+    def edit_once(self):
+        article, name, slot = self.choose()
+        version, text = self.read_form(article, name)
+        self.desk[self.name] = (article, name, slot == self.layout.shared)
+        try:
+            self.edit(article, name, slot, version, text)
+        finally:
+            self.desk.pop(self.name, None)
+
+    def edit(self, article, name, slot, version, text):
+        """Put a new token in `slot` of the text read at `version`; save; resolve a 409."""
+        tokens = self.layout.tokens(name, text)
+        if tokens is None:
+            self.stats.other.append(f"the {name} of {article} is not a row of slots: {text!r}")
+            return
+        self.counter += 1
+        tokens[slot] = token = f"[e{self.slot + 1}-{self.counter}]"
+        text = self.layout.compose(name, tokens)
+        for attempt in range(RESOLVE_TRIES + 1):
+            resolving = attempt > 0
+            if self.stop.wait(self.rng.uniform(*(RESOLVE_SECONDS if resolving else THINK_SECONDS))):
+                self.stats.abandoned += resolving
+                return
+            save = MergeSave(self.name, article, name, slot, token, version, resolving)
+            self.acks.append(save)
+            try:
+                save.status, page = self.post(article, name, version, text)
+            except NoAnswer:
+                self.stats.unknown += 1
+                return
+            finally:
+                save.at = time.monotonic()
+            if save.status != 409:
+                self.answered(save, page)
+                return
+            self.stats.conflicts += 1
+            form = field_form(page, name)
+            kept = form and self.layout.tokens(name, form[1])
+            if not kept or kept[slot] != token:
+                self.stats.other.append(f"the 409 form of {article}'s {name} lost {token}")
+                return
+            save.version = version = form[0]
+            text = form[1]  # as the conflict form holds it: "Save mine"
+        self.stats.abandoned += 1
+
+    def answered(self, save, page):
+        """Count a save's answer other than 409; a 200 gets its version and merge note."""
+        found = re.search(r'data-version="(\d+)"', page)
+        if save.status == 200:
+            if not found:
+                self.stats.other.append(f"200 without data-version for {save.article}")
+                return
+            save.version = int(found.group(1))
+            note = MERGED_WITH.search(html.unescape(page))
+            save.merged_with = note.group(1).split(" and ") if note else []
+            self.stats.saved += 1
+            self.stats.merged += bool(note)
+            self.stats.resolved += save.resolving
+        elif save.status >= 500:
+            self.stats.server_errors += 1
+        else:
+            self.stats.other.append(f"{save.status} for a save of {save.article}'s {save.field}")
+
+    def run(self):
+        try:
+            self.login()
+            while not self.stop.is_set():
+                try:
+                    self.edit_once()
+                except NoAnswer:  # a form that did not come: open another
+                    time.sleep(0.25)
+        except Exception as error:  # reported by the phase, not lost in a thread
+            self.error = f"{type(error).__name__}: {error}"
+
+
 # --- Readers ------------------------------------------------------------------------------
 
 
@@ -357,6 +617,15 @@ def reader_paths(db_path, articles, seed=7):
 # --- Checks -------------------------------------------------------------------------------
 
 
+# What verify_acks finds wrong, by kind (each a list).
+ACK_FAILURES = ("missing", "wrong", "articles_behind")
+
+
+def failures(verify):
+    """{kind: findings} of what verify_acks or verify_merges found wrong."""
+    return {kind: verify[kind] for kind in (*ACK_FAILURES, *MERGE_FAILURES) if verify.get(kind)}
+
+
 def verify_acks(db_path, acks):
     """Every acknowledged save in the database with its revision: a dict of findings."""
     connection = common.read_only(db_path)
@@ -387,6 +656,195 @@ def verify_acks(db_path, acks):
     finally:
         connection.close()
     return {"checked": len(acks), "missing": missing, "wrong": wrong, "articles_behind": behind}
+
+
+# What verify_merges finds wrong, by kind (each a list; all empty when the phase held).
+MERGE_FAILURES = (
+    "missing",  # an acknowledged save whose revision does not hold its token
+    "overwritten",  # a save that changed another slot, or replaced a change it never saw
+    "merge_incomplete",  # "merged" without both changes, or the wrong names; or unsaid
+    "not_final",  # the last acknowledged token of a slot is not in the article as it is
+    "conflict_changed",  # a 409 whose token reached a revision other than its own save's
+    "false_conflicts",  # a 409 although nobody had changed that slot since its base
+    "unaccounted",  # a revision that is not exactly one acknowledged save
+    "malformed",  # a revision whose title, lead or body is no longer a row of slots
+)
+
+
+@dataclass
+class Snapshot:
+    """One revision of a shared article: the tokens of each text, what it changed, by whom."""
+
+    slots: dict  # field -> [token of each slot], or None when not a row of slots
+    changed: set
+    editor: str | None
+
+    def differences(self, other):
+        """[(field, slot)] whose tokens differ from `other`'s (texts both can read)."""
+        return [
+            (name, n)
+            for name in MERGE_FIELDS
+            if self.slots[name] and other.slots[name]
+            for n, (a, b) in enumerate(zip(self.slots[name], other.slots[name], strict=True))
+            if a != b
+        ]
+
+
+def texts_slots(texts, layout):
+    """{field: tokens} of a title, lead and body (see SlotLayout.tokens)."""
+    return {name: layout.tokens(name, text) for name, text in zip(MERGE_FIELDS, texts, strict=True)}
+
+
+def merge_history(db_path, prepared, layout):
+    """({article: {version: Snapshot}} since the prepared version, {article: Snapshot and
+    version of the article row as it is})."""
+    connection = common.read_only(db_path)
+    history, final = {}, {}
+    try:
+        for article, start in prepared.items():
+            rows = connection.execute(
+                "SELECT r.version, r.title, r.lead, r.body, r.changed, u.display_name"
+                ' FROM revision r LEFT JOIN "user" u ON u.id = r.editor_id'
+                " WHERE r.article_id = ? AND r.version >= ?",
+                (article, start),
+            ).fetchall()
+            history[article] = {
+                row[0]: Snapshot(
+                    texts_slots(row[1:4], layout), set(filter(None, row[4].split(","))), row[5]
+                )
+                for row in rows
+            }
+            row = connection.execute(
+                "SELECT version, title, lead, body FROM article WHERE id = ?", (article,)
+            ).fetchone()
+            final[article] = (row[0], Snapshot(texts_slots(row[1:], layout), set(), None))
+    finally:
+        connection.close()
+    return history, final
+
+
+def verify_merges(db_path, saves, prepared, layout):
+    """The merge phase's answers against every revision it made: a dict of findings.
+
+    Each acknowledged save (200) made the revision it named, holding its token, changing
+    nothing but its slot and replacing only what its form showed; one that says "merged"
+    holds the others' changes too and names whose they were. Each 409 changed nothing,
+    and had an overlap to report. Every revision is one acknowledged save, and the
+    article as it is holds the last acknowledged token of every slot.
+    """
+    history, final = merge_history(db_path, prepared, layout)
+    acked = [s for s in saves if s.status == 200 and s.version is not None]
+    conflicts = [s for s in saves if s.status == 409]
+    found = {kind: [] for kind in MERGE_FAILURES}
+    for article, revisions in history.items():
+        for version, snapshot in sorted(revisions.items()):
+            broken = [name for name, tokens in snapshot.slots.items() if tokens is None]
+            if broken:
+                found["malformed"].append(
+                    {"article": article, "version": version, "fields": broken}
+                )
+    merges_held = sum(check_acknowledged(history[s.article], s, found) for s in acked)
+    for save in conflicts:
+        check_conflict(history[save.article], save, acked, found)
+    found["unaccounted"] = unaccounted_revisions(history, prepared, saves, acked)
+    found["not_final"] = not_final(history, final, acked)
+    return {
+        "checked": len(acked),
+        "conflicts_checked": len(conflicts),
+        "merged": sum(1 for s in acked if s.merged_with),
+        "merges_held": merges_held,
+        "resolved": sum(1 for s in acked if s.resolving),
+        "revisions": sum(len(r) for r in history.values()) - len(history),
+        **found,
+    }
+
+
+def token_at(snapshot, name, slot):
+    tokens = snapshot.slots[name] if snapshot else None
+    return tokens[slot] if tokens else None
+
+
+def check_acknowledged(revisions, save, found):
+    """Check one 200 (findings into `found`); True if it merged and the merge held."""
+    made, before, base = (revisions.get(v) for v in (save.version, save.version - 1, save.base))
+    if token_at(made, save.field, save.slot) != save.token or not before or not base:
+        found["missing"].append(asdict(save))
+        return False
+    also = [d for d in before.differences(made) if d != (save.field, save.slot)]
+    replaced = token_at(before, save.field, save.slot)
+    seen = token_at(base, save.field, save.slot)
+    if also or replaced != seen:
+        found["overwritten"].append(
+            {**asdict(save), "also_changed": also, "replaced": replaced, "had_seen": seen}
+        )
+    # Whose changes of this field came between the form's version and this save.
+    others = {
+        revisions[v].editor
+        for v in range(save.base + 1, save.version)
+        if v in revisions and save.field in revisions[v].changed
+    }
+    if not save.merged_with and not others:
+        return False
+    theirs = [d for d in base.differences(before) if d[0] == save.field]
+    held = bool(theirs) and not also and set(save.merged_with) == others
+    if not held:
+        found["merge_incomplete"].append(
+            {**asdict(save), "editors_between": sorted(map(str, others))}
+        )
+    return held and bool(save.merged_with)
+
+
+def check_conflict(revisions, save, acked, found):
+    """A 409: its token in no revision but that of its own later "Save mine", and an
+    overlap behind it (another change of the slot since its form's version)."""
+    current, base = revisions.get(save.version), revisions.get(save.base)
+    own = {s.version for s in acked if s.token == save.token}
+    reached = sorted(
+        version
+        for version, snapshot in revisions.items()
+        if token_at(snapshot, save.field, save.slot) == save.token
+    )
+    if current is None or (reached and reached[0] not in own):
+        found["conflict_changed"].append({**asdict(save), "token_in": reached})
+    elif token_at(current, save.field, save.slot) == token_at(base, save.field, save.slot):
+        found["false_conflicts"].append(asdict(save))
+
+
+def unaccounted_revisions(history, prepared, saves, acked):
+    """Revisions since the prepared versions that are not exactly one acknowledged save
+    (or saves that got no answer, which may or may not have happened)."""
+    unanswered = {(s.article, s.token) for s in saves if s.status is None}
+    acks = collections.Counter((s.article, s.version) for s in acked)
+    found = []
+    for article, revisions in history.items():
+        for version, snapshot in sorted(revisions.items()):
+            before = revisions.get(version - 1)
+            if version == prepared[article] or acks[article, version] == 1:
+                continue
+            differences = before.differences(snapshot) if before else []
+            tokens = [token_at(snapshot, name, slot) for name, slot in differences]
+            if (
+                not acks[article, version]
+                and tokens
+                and all((article, token) in unanswered for token in tokens)
+            ):
+                continue
+            found.append({"article": article, "version": version, "tokens": tokens})
+    return found
+
+
+def not_final(history, final, acked):
+    """Slots whose last acknowledged token is not in the article as it is stored."""
+    last = {}
+    for save in sorted(acked, key=lambda s: s.version):
+        last[save.article, save.field, save.slot] = save
+    found = []
+    for (article, name, slot), save in sorted(last.items()):
+        version, snapshot = final[article]
+        stored = token_at(snapshot, name, slot)
+        if stored != save.token or version != max(history[article]):
+            found.append({**asdict(save), "stored": stored, "article_version": version})
+    return found
 
 
 def log_findings(text):
@@ -437,30 +895,52 @@ class PhaseSpec:
     backup_at: float | None = None  # seconds into the phase
     backup_path: Path | None = None
     serve_backup: bool = True  # start a gunicorn on the backup and GET two pages
+    merge: bool = False  # the editors edit the same articles (MergeEditor), not their own
+    spaced_slots: bool = False  # see SlotLayout
+
+
+def start_editors(spec, base_url, emails, articles, stop, acks):
+    """The phase's editors, logged in and saving: (editors, {article: version} the merge
+    phase prepared, or None)."""
+    emails = emails[: spec.editors]
+    if not spec.merge:
+        own, shared = articles[: len(emails)], articles[-1]
+        editors = [
+            Editor(base_url, email, own[i], shared, stop, acks, name=f"editor{i + 1}")
+            for i, email in enumerate(emails)
+        ]
+        prepared = None
+    else:
+        layout, desk = SlotLayout(len(emails), spec.spaced_slots), {}
+        editors = [
+            MergeEditor(base_url, email, i, articles, stop, acks, f"editor{i + 1}", layout, desk)
+            for i, email in enumerate(emails)
+        ]
+        editors[0].login()
+        prepared = editors[0].prepare(articles)
+    for editor in editors:
+        editor.start()
+    return editors, prepared
 
 
 def run_phase(spec, db_path, emails, articles, log_path, tmp, paths):
     """Run one phase on `db_path`: a dict of findings (see the module's doc).
 
-    `articles`: [own article of each editor..., shared article].
+    `articles`: [own article of each editor..., shared article]; for a merge phase, the
+    articles all its editors edit.
     """
     stop = threading.Event()
     acks = []
     findings = {"phase": spec.name, "duration_s": spec.duration, "kills": [], "backup": None}
+    findings["merge"] = spec.merge
     server = common.gunicorn(db_path, log_path)
     with server, stop_on_the_way_out(stop):
-        own, shared = articles[: len(emails)], articles[-1]
-        editors = [
-            Editor(server.base_url, email, own[i], shared, stop, acks, name=f"editor{i + 1}")
-            for i, email in enumerate(emails[: spec.editors])
-        ]
         if spec.reader_kind == "wrk":
             readers = WrkReaders(server.base_url, paths, spec.readers, int(spec.duration), tmp)
         else:
             readers = PythonReaders(server.base_url, paths, spec.readers, stop)
+        editors, prepared = start_editors(spec, server.base_url, emails, articles, stop, acks)
         started = time.monotonic()
-        for editor in editors:
-            editor.start()
         readers.start()
         backup_thread = None
         next_kill = started + spec.kill_every if spec.kill_every else None
@@ -517,7 +997,16 @@ def run_phase(spec, db_path, emails, articles, log_path, tmp, paths):
         "server_errors": sum(e.stats.server_errors for e in editors),
         "other": [o for e in editors for o in e.stats.other],
     }
-    findings["verify"] = verify_acks(db_path, acks)
+    if spec.merge:  # its `acks` hold every answer, 409s too
+        findings["saves"]["acknowledged"] = sum(e.stats.saved for e in editors)
+        for name in ("merged", "resolved", "abandoned"):
+            findings["saves"][name] = sum(getattr(e.stats, name) for e in editors)
+        layout = SlotLayout(spec.editors, spec.spaced_slots)
+        findings["verify"] = verify_merges(db_path, acks, prepared, layout)
+        findings["articles"] = list(prepared)
+        findings["spaced_slots"] = spec.spaced_slots
+    else:
+        findings["verify"] = verify_acks(db_path, acks)
     findings["integrity"] = common.integrity_check(db_path)
     if findings["backup"] and findings["backup"].get("ok"):
         check_backup(findings, acks, log_path, spec.serve_backup)
@@ -589,9 +1078,7 @@ def phase_ok(findings, spec):
     verify, log, saves = findings["verify"], findings["log"], findings["saves"]
     readers = findings["readers"]
     ok = (
-        not verify["missing"]
-        and not verify["wrong"]
-        and not verify["articles_behind"]
+        not failures(verify)
         and log["logged_5xx"] == 0
         and log["database_locked"] == 0
         and saves["server_errors"] == 0
@@ -603,6 +1090,7 @@ def phase_ok(findings, spec):
         and findings["integrity"] == ["ok"]
         and findings["serving_after"] == [200, 200]
         and findings["workers_after"] == common.WORKERS
+        and (not spec.merge or verify["merged"] > 0)  # else it proved nothing about merges
     )
     if spec.backup_path is not None:
         backup = findings["backup"] or {}
@@ -613,6 +1101,8 @@ def phase_ok(findings, spec):
 
 
 # --- Main ---------------------------------------------------------------------------------
+
+PHASES = ("mixed", "kill -9", "backup", "merge")
 
 
 def pick_articles(db_path, count, seed=2026):
@@ -632,15 +1122,19 @@ def print_phases(results):
     for f in results:
         readers, saves, verify, log = f["readers"], f["saves"], f["verify"], f["log"]
         fivexx = max(log["logged_5xx"], saves["server_errors"] + (readers.get("status_5xx") or 0))
-        missing = len(verify["missing"]) + len(verify["wrong"]) + len(verify["articles_behind"])
+        missing = sum(len(found) for found in failures(verify).values())
         rows.append((
             f["phase"], f"{f['load_seconds']:.0f}", common.fmt(readers.get("requests"), ","),
             common.fmt(readers.get("rps"), ",.0f"), fivexx, log["database_locked"],
             f"{saves['acknowledged']:,}", f"{saves['conflicts']:,}", saves["unknown"],
-            f"{verify['checked'] - missing:,}", missing, " ".join(f["integrity"])[:20],
+            f"{max(0, verify['checked'] - missing):,}", missing, " ".join(f["integrity"])[:20],
             f"{f['serving_after'][0]}, {f['workers_after']} workers", yes_no(f["ok"]),
         ))  # fmt: skip
     common.print_table(header, rows)
+    merges = [f for f in results if f["merge"]]
+    if merges:
+        print()
+        print_merges(merges)
     for f in results:
         if f["kills"]:
             kills = ", ".join(f"{k['at_s']:.1f} s" for k in f["kills"])
@@ -669,13 +1163,46 @@ def print_phases(results):
             problems.append(f"unexpected answers: {f['saves']['other'][:5]}")
         if f["readers"].get("error"):
             problems.append(f"readers: {f['readers']['error']}")
-        for kind in ("missing", "wrong", "articles_behind"):
-            if f["verify"][kind]:
-                problems.append(f"{kind}: {f['verify'][kind][:3]}")
+        for kind, found in failures(f["verify"]).items():
+            problems.append(f"{kind} ({len(found)}): {found[:3]}")
         if f["log"]["tracebacks"]:
             problems.append(f"{f['log']['tracebacks']} tracebacks in {f['log_path']}")
         for problem in problems:
             print(f"  {f['phase']}: PROBLEM: {problem}")
+
+
+def print_merges(results):
+    """The merge phases: what the editors were told, and what the database holds."""
+    header = ("phase", "editors", "articles", "saves acknowledged", "merged",
+              "merges holding both", "409", "409 that changed something", "false 409",
+              "resolved (Save mine)", "missing", "overwritten", "other problems",
+              "5xx")  # fmt: skip
+    rows = []
+    for f in results:
+        verify, saves, log = f["verify"], f["saves"], f["log"]
+        found = failures(verify)
+        missing = len(found.get("missing", [])) + len(found.get("not_final", []))
+        counted = ("missing", "not_final", "overwritten", "conflict_changed", "false_conflicts")
+        other = sum(len(v) for kind, v in found.items() if kind not in counted)
+        fivexx = max(log["logged_5xx"], saves["server_errors"])
+        rows.append((
+            f["phase"], len(f["editors"]), len(f["articles"]), f"{verify['checked']:,}",
+            f"{verify['merged']:,}", f"{verify['merges_held']:,}",
+            f"{verify['conflicts_checked']:,}", len(verify["conflict_changed"]),
+            len(verify["false_conflicts"]), f"{verify['resolved']:,}", missing,
+            len(verify["overwritten"]), other, fivexx,
+        ))  # fmt: skip
+    common.print_table(header, rows)
+    for f in results:
+        verify, saves = f["verify"], f["saves"]
+        layout = "spaced" if f["spaced_slots"] else "neighbours"
+        print(
+            f"  {f['phase']} (slots {layout}): {verify['revisions']:,} revisions made, each"
+            f" one acknowledged save: {yes_no(not verify['unaccounted'])};"
+            f" {saves['abandoned']} conflicts left unresolved when the phase ended or after"
+            f" {RESOLVE_TRIES} tries;"
+            f" {saves['unknown']} saves got no answer"
+        )
 
 
 def parse_args(argv=None):
@@ -686,6 +1213,17 @@ def parse_args(argv=None):
         "--kill-every", type=float, help="seconds between kills (default 10, or a third of a phase)"
     )
     parser.add_argument("--editors", type=int, default=4)
+    parser.add_argument(
+        "--shared-articles", type=int, default=10, help="articles the merge phase edits"
+    )
+    parser.add_argument(
+        "--spaced-slots",
+        action="store_true",
+        help="merge phase: a fixed word between slots, so that no two are neighbours",
+    )
+    parser.add_argument(
+        "--phase", action="append", choices=PHASES, help="run only this phase (repeatable)"
+    )
     parser.add_argument("--readers", type=int, default=32, help="reader connections (wrk)")
     parser.add_argument("--keep", action="store_true", help="keep the database copy and backup")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the results here")
@@ -695,8 +1233,8 @@ def parse_args(argv=None):
     if args.kill_every is None:
         args.kill_every = min(10.0, args.duration / 3)
     args.db_path, args.articles = common.database_for(args.quick)
-    if args.duration < 5 or args.editors < 2:
-        parser.error("--duration must be >= 5 and --editors >= 2")
+    if args.duration < 5 or args.editors < 2 or args.shared_articles < 1:
+        parser.error("--duration must be >= 5, --editors >= 2 and --shared-articles >= 1")
     return args
 
 
@@ -714,13 +1252,15 @@ def main(argv=None):
         common.copy_database(args.db_path, copy)
         copy_seconds = time.monotonic() - copy_started
         emails = create_editors(copy, args.editors)
-        articles = pick_articles(copy, args.editors + 1)
-        paths = reader_paths(copy, articles)
+        chosen = pick_articles(copy, args.editors + 1 + args.shared_articles)
+        articles, shared = chosen[: args.editors + 1], chosen[args.editors + 1 :]
+        paths = reader_paths(copy, chosen)
         print(
             f"Mixed load on a copy of {args.db_path.name} ({copy.stat().st_size / 2**20:,.0f} MB,"
             f" copied in {copy_seconds:.1f} s): {args.readers} reader connections (wrk over"
             f" {len(paths)} public paths) + {args.editors} editors saving the {FIELD} of"
-            f" articles {articles[:-1]} (their own) and {articles[-1]} (shared)"
+            f" articles {articles[:-1]} (their own) and {articles[-1]} (shared); in the merge"
+            f" phase, the title, lead and body of articles {shared}"
         )
         phases = [
             PhaseSpec("mixed", args.duration, args.editors, args.readers),
@@ -728,14 +1268,18 @@ def main(argv=None):
                       kill_every=args.kill_every),
             PhaseSpec("backup", max(10.0, args.duration / 2), args.editors, args.readers,
                       backup_at=min(5.0, args.duration / 4), backup_path=backup),
+            PhaseSpec("merge", args.duration, args.editors, args.readers, merge=True,
+                      spaced_slots=args.spaced_slots),
         ]  # fmt: skip
+        phases = [spec for spec in phases if not args.phase or spec.name in args.phase]
         with common.tempfile.TemporaryDirectory(prefix="newsdesk-mixed-") as tmp:
             for spec in phases:
                 print(f"  phase {spec.name}: {spec.duration:.0f} s ...", flush=True)
                 log_path = (
                     common.DATA_DIR / f"mixed-{spec.name.replace(' ', '').replace('-', '')}.log"
                 )
-                findings = run_phase(spec, copy, emails, articles, log_path, tmp, paths)
+                edited = shared if spec.merge else articles
+                findings = run_phase(spec, copy, emails, edited, log_path, tmp, paths)
                 findings["log_path"] = str(log_path)
                 results.append(findings)
     finally:

@@ -509,8 +509,12 @@ def save_field(article_id, name):
     try:
         saved = article.save_changes(form.changes([name]), version, current_user)
     except EditConflict as conflict:
-        # The editor's text stays in the form, now based on the current version: saving
-        # it again replaces the other change, which the form shows and its button says.
+        # The editor's text stays in the form, with the others' changes that did not clash
+        # merged in, now based on the current version: saving it again replaces only the
+        # other change the form shows, as its button says.
+        clash = conflict.fields.get(name)
+        if clash is not None and clash.merge is not None:
+            form[name].data = conflict.resolution[name]
         message = f"{label} not saved: someone else changed it in the same place meanwhile."
         return field_form(
             conflict.current, name, form, status=409, conflict=conflict, message=message

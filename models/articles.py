@@ -254,8 +254,11 @@ class Article(BaseModel):
                 continue
             mergeable = merge and field in TEXT_MERGES
             result = TEXT_MERGES[field](before, mine, theirs) if mergeable else None
-            if result is not None and result.clean:
+            if result is not None:
+                # Theirs merged in, and mine where the two overlap: what a conflict's
+                # "Save mine" saves, so that it replaces only the overlapping passages.
                 rebased[field] = clean_html(result.text) if field == "body" else result.text
+            if result is not None and result.clean:
                 merged.append((field, [r for r in since if field in r.changed_fields]))
             else:
                 conflicts[field] = FieldConflict(field, before, mine, theirs, result)
