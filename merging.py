@@ -60,12 +60,20 @@ class Merge:
 
 
 def changes(base, other):
+    """The changes that turn `base` into `other`. A replacement of as many units as it
+    puts back is split unit by unit: two neighbouring paragraphs changed by two people
+    (both in `other`, the article as it is now) are two changes, so that one of them
+    overlapping a third person's change does not drag the other into the conflict."""
     matcher = SequenceMatcher(None, base, other, autojunk=False)
-    return [
-        Change(i1, i2, tuple(other[j1:j2]))
-        for op, i1, i2, j1, j2 in matcher.get_opcodes()
-        if op != "equal"
-    ]
+    found = []
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "equal":
+            continue
+        if op == "replace" and i2 - i1 == j2 - j1:
+            found += [Change(i1 + k, i1 + k + 1, (other[j1 + k],)) for k in range(i2 - i1)]
+        else:
+            found.append(Change(i1, i2, tuple(other[j1:j2])))
+    return found
 
 
 def overlap(a, b):

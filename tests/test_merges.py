@@ -153,13 +153,6 @@ def test_the_full_forms_conflict_page_keeps_their_changes_that_did_not_clash(
     assert all(p in textarea_value(text_of(refused), "body") for p in MINE_TAKEN)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="merges diff the base against the article as it is now: two neighbouring"
-    " changes by two editors are one hunk, and a conflict's resolution puts the base's"
-    " text back in place of the one that did not overlap",
-)
 def test_save_mine_keeps_a_neighbours_change(newsroom, base):
     """A third editor's change next to the overlap is no part of it: "Save mine" keeps it."""
     by_ann = "<p>First paragraph.</p><p>Second paragraph, Ann's.</p><p>Third paragraph.</p>"

@@ -87,9 +87,15 @@ def test_two_different_insertions_at_one_place_conflict(position):
 
 def test_an_insertion_inside_a_rewritten_range_conflicts():
     base = ["a", "b", "c", "d"]
-    mine = ["a", "X", "Y", "d"]  # rewrote b and c
+    mine = ["a", "X", "d"]  # rewrote b and c as one
     theirs = ["a", "b", "new", "c", "d"]  # added between b and c
     assert not merge_units(base, mine, theirs).clean
+
+
+def test_neighbouring_units_rewritten_one_for_one_are_separate_changes():
+    """b and c rewritten each in place: an addition between them is no overlap."""
+    merged = merge_units(["a", "b", "c", "d"], ["a", "X", "Y", "d"], ["a", "b", "new", "c", "d"])
+    assert merged.clean and merged.units == ["a", "X", "new", "Y", "d"]
 
 
 # --- Words: titles and leads --------------------------------------------------------------------
