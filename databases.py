@@ -22,7 +22,7 @@ import threading
 import unicodedata
 from urllib.parse import urlparse
 
-from peewee import SQL, Expression, Field, Value, fn
+from peewee import SQL, AutoField, Expression, Field, Value, fn
 from playhouse.db_url import parseresult_to_dict
 from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
 from playhouse.sqlite_ext import FTS5Model
@@ -221,6 +221,8 @@ class Postgres(CountsWrites, PooledPostgresqlDatabase):
     def restart_sequences(self, models):
         """After rows were inserted with their ids: the next new row gets an id past them."""
         for model in models:
+            if not isinstance(model._meta.primary_key, AutoField):
+                continue  # a key the app makes (a login's token) has no sequence
             table, column = model._meta.table_name, model._meta.primary_key.column_name
             self.execute_sql(
                 f'SELECT setval(pg_get_serial_sequence(%s, %s), COALESCE(MAX("{column}"), 1), '
