@@ -78,12 +78,34 @@ def add_old_addresses(migrator):
     database.create_tables([LegacyTerm], safe=True)
 
 
+def keep_publication_dates(migrator):
+    """Version 6: no published article without a publication time."""
+    date_published_without_a_time()
+
+
+def date_published_without_a_time():
+    """Articles saved "published" without a publication time (a restore of an older
+    revision could do that, until version 6): readers never saw them, no desk filter
+    listed them. Each gets back the last publication time its revisions knew; one that
+    never had any is unpublished. (For a database or an archive from before version 6.)"""
+    undated = (Article.status == Article.PUBLISHED) & Article.published_at.is_null()
+    last_time = (
+        Revision.select(Revision.published_at)
+        .where((Revision.article == Article.id) & Revision.published_at.is_null(False))
+        .order_by(Revision.version.desc())
+        .limit(1)
+    )
+    Article.update(published_at=last_time).where(undated).execute()
+    Article.update(status=Article.UNPUBLISHED).where(undated).execute()
+
+
 # version -> step that upgrades a database from version - 1 to it.
 MIGRATIONS = {
     2: add_legacy_posts,
     3: describe_lead_images_per_article,
     4: add_user_sessions,
     5: add_old_addresses,
+    6: keep_publication_dates,
 }
 
 LATEST = max(MIGRATIONS, default=1)

@@ -32,6 +32,7 @@ from blueprints.auth import require_role
 from caching import named, site_settings
 from forms import Form, page_number, row_id
 from models import (
+    WORKFLOW,
     Article,
     EditConflict,
     Media,
@@ -39,6 +40,7 @@ from models import (
     Revision,
     Rubric,
     Section,
+    StepNotAllowed,
     User,
     slugify,
 )
@@ -64,6 +66,7 @@ ACTION_LABELS = {
     "submit": "Submit for review",
     "return_to_draft": "Back to draft",
     "publish": "Publish now",
+    "publish_as_new": "Publish as new",
     "schedule": "Schedule",
     "unpublish": "Unpublish",
     "trash": "Move to trash",
@@ -87,6 +90,11 @@ def staff_only():
 def to_local_input(value):
     """A stored time as a datetime-local field shows it (dates.format_local)."""
     return dates.format_local(value, site_settings().zone, dates.INPUT_FORMAT)
+
+
+def shown_time(value):
+    """A stored time as the site shows it, in messages: 21.07.19 08:16."""
+    return dates.format_local(value, site_settings().zone, dates.SHORT_FORMAT)
 
 
 def optional_id(value):
@@ -179,6 +187,11 @@ class ArticleForm(Form):
 
     def validate_published_at(self, field):
         raw = (field.data or "").strip()
+        if not raw and self.live:
+            raise ValidationError(
+                "A published or scheduled article needs a publication time. "
+                "To take it off the site, unpublish it."
+            )
         try:
             field.parsed = dates.parse_local(raw, site_settings().zone) if raw else None
         except ValueError as error:
@@ -517,7 +530,10 @@ def edit_article(article_id):
 
 @bp.post("/articles/<id:article_id>/actions/<action>")
 def take_action(article_id, action):
+    """A workflow step, on the article as it is now: no version, no conflict with saves."""
     article = article_for(article_id)
+    if action not in WORKFLOW:
+        abort(404)
     publish_at = None
     if action == "schedule":
         form = ArticleForm(article, request.form)
@@ -527,24 +543,40 @@ def take_action(article_id, action):
             return action_result(article, str(error), 422)
         publish_at = form.published_at.parsed
     try:
-        saved = article.take_action(action, base_version(), current_user, publish_at)
+        saved = article.take_action(action, current_user, publish_at)
     except PermissionError:
         abort(403)
+    except StepNotAllowed as refusal:
+        return action_result(refusal.current, step_not_allowed(refusal), 409)
     except ValueError as error:
-        return action_result(article, str(error), 422)
-    except EditConflict as conflict:
-        message = "Someone saved this article meanwhile; reload to see their changes first."
-        return action_result(conflict.current, message, 409)
+        return action_result(Article.get_by_id(article.id), str(error), 422)
     done = {
         "submit": "Submitted for review.",
         "return_to_draft": "Back to draft.",
         "publish": "Published.",
+        "publish_as_new": "Published as new: dated now, at the top of lists and feeds.",
         "schedule": "Scheduled.",
         "unpublish": "Unpublished: readers no longer see it.",
         "trash": "Moved to the trash.",
         "restore": "Restored from the trash.",
     }[action]
+    if action == "publish" and saved.published_at < saved.updated_at:  # kept its first date
+        done = f"Published again, dated {shown_time(saved.published_at)} as first published."
     return action_result(saved, done)
+
+
+def step_not_allowed(refusal):
+    """Why a step was refused: the article moved on, and who moved it last."""
+    article = refusal.current
+    last = Revision.history(article).first()
+    by = ""
+    if last is not None:
+        who = last.editor.display_name if last.editor else "someone"
+        by = f" ({last.action} by {who}, {shown_time(last.created_at)})"
+    return (
+        f"“{ACTION_LABELS[refusal.name]}” was not done: the article is {article.state} "
+        f"now{by}. The steps below are those it allows."
+    )
 
 
 def action_result(article, message, status=200):
@@ -634,8 +666,20 @@ def restore_revision(article_id, version):
         flash("Someone saved this article meanwhile. Look at the newest version, then restore.")
         return redirect(url_for("desk.history", article_id=article.id)), 303
     note = f" The current {', '.join(kept)} stayed: the old one is gone." if kept else ""
-    flash(f"Version {version} restored as version {saved.version}.{note}")
+    flash(
+        f"Version {version} restored as version {saved.version}: its content; the article "
+        f"stays {saved.state}{dated(saved)}.{note}"
+    )
     return redirect(url_for("public.article", article_id=saved.id, slug=saved.slug))
+
+
+def dated(article):
+    """The date after "the article stays published" in a message: ", first published
+    21.07.19 08:16"; nothing for an article without a publication time."""
+    if article.published_at is None:
+        return ""
+    verb = "to be published" if article.is_scheduled else "first published"
+    return f", {verb} {shown_time(article.published_at)}"
 
 
 # --- Sections and rubrics ------------------------------------------------------------------
