@@ -16,9 +16,10 @@ An archive is a zip file holding
   [width, bytes]. Users carry no login token, and a `password_hash` only when the
   export was asked for them (`--with-password-hashes`). Version 2 added each
   article's (and revision's) `lead_image_alt`, `legacy_posts.path` and `legacy_terms`
-  (old WordPress addresses); version 3 has no published article without `published_at`.
-  Older archives are read too, their articles taking the description their lead image
-  had and a publication time from their revisions (ADDED, TABLES_ADDED, FILL_IN).
+  (old WordPress addresses); version 3 each article's `revised_at` (shown to readers as
+  "Updated"), and no published article without `published_at`. Older archives are read
+  too, their articles taking the description their lead image had and a publication
+  time from their revisions (ADDED, TABLES_ADDED, FILL_IN).
 * `media/<file>`: every stored image file, named as in MEDIA_ROOT:
   `<sha256>.<ext>` and its narrower copies `<sha256>-<width>.<ext>`.
 
@@ -108,7 +109,7 @@ TABLES = {
         "section_id": "id", "rubric_id": "id", "author_id": "id", "hot": "bool",
         "status": "str", "published_at": "datetime?", "created_at": "datetime",
         "updated_at": "datetime", "version": "id", "deleted_at": "datetime?",
-        "lead_image_id": "id?", "lead_image_alt": "str",
+        "lead_image_id": "id?", "lead_image_alt": "str", "revised_at": "datetime?",
     }),
     "revisions": (Revision, {
         "id": "id", "article_id": "id", "version": "id", "editor_id": "id?", "action": "str",
@@ -136,6 +137,7 @@ ADDED = {
     ("articles", "lead_image_alt"): 2,
     ("revisions", "lead_image_alt"): 2,
     ("legacy_posts", "path"): 2,
+    ("articles", "revised_at"): 3,
 }
 TABLES_ADDED = {"legacy_terms": 2}  # table -> the version that added it (older: none)
 # version -> step for archives older than it

@@ -79,8 +79,10 @@ def add_old_addresses(migrator):
 
 
 def keep_publication_dates(migrator):
-    """Version 6: no published article without a publication time."""
+    """Version 6: no published article without a publication time; and when an editor
+    last showed readers a save as an update (revised_at)."""
     date_published_without_a_time()
+    run_operations(migrator.add_column("article", "revised_at", Article.revised_at))
 
 
 def date_published_without_a_time():

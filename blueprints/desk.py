@@ -62,6 +62,8 @@ FIELD_LABELS = {
     "lead_image": "lead image",
     "lead_image_alt": "alt text of the lead image",  # saved with the lead image
 }
+# What readers read: a save of these on a published article may be shown as an update.
+UPDATE_FIELDS = ("title", "lead", "body", "lead_image")
 ACTION_LABELS = {
     "submit": "Submit for review",
     "return_to_draft": "Back to draft",
@@ -131,6 +133,8 @@ class ArticleForm(Form):
         invalid_value_message="Choose one of the uploaded images, or none.",
     )
     lead_image_alt = StringField("Alt text of the lead image", validators=[Length(max=1000)])
+    # Not a field of the article: the editor's choice at save (Article.revised_at).
+    as_update = BooleanField("Show readers this as an update")
 
     def __init__(self, article, formdata=None):
         self.article = article
@@ -196,6 +200,15 @@ class ArticleForm(Form):
             field.parsed = dates.parse_local(raw, site_settings().zone) if raw else None
         except ValueError as error:
             raise ValidationError(str(error)) from None
+
+    def offers_update(self, names):
+        """Whether a save of `names` may be shown to readers as an update: what they read,
+        of an article they can read now."""
+        return self.article.state == "published" and any(n in UPDATE_FIELDS for n in names)
+
+    def shown_as_update(self, names):
+        """The editor chose to show this save of `names` to readers as an update."""
+        return self.offers_update(names) and self.as_update.data
 
     def value_of(self, name):
         """The validated field as the article stores it."""
@@ -492,7 +505,9 @@ def save_field(article_id, name):
     if not form.validate_fields([name]):
         return field_form(article, name, form, status=422, version=version)
     try:
-        saved = article.save_changes(form.changes([name]), version, current_user)
+        saved = article.save_changes(
+            form.changes([name]), version, current_user, as_update=form.shown_as_update([name])
+        )
     except EditConflict as conflict:
         return field_form(conflict.current, name, form, status=409, conflict=conflict)
     return field_view(saved, name, message="Saved.")
@@ -515,7 +530,9 @@ def edit_article(article_id):
             "desk/edit.html", article=article, form=form, fields=fields, version=version
         ), 422
     try:
-        saved = article.save_changes(form.changes(fields), version, current_user)
+        saved = article.save_changes(
+            form.changes(fields), version, current_user, as_update=form.shown_as_update(fields)
+        )
     except EditConflict as conflict:
         return render_template(
             "desk/edit.html",

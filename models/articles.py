@@ -37,6 +37,9 @@ class Article(BaseModel):
     status = CharField(default=DRAFT)
     # The first publication time: republishing keeps it, only "publish as new" moves it.
     published_at = DateTimeField(null=True)
+    # The last save an editor chose to show readers as an update ("Updated …"); typo
+    # fixes leave it alone. Shown only when later than published_at (update_shown_at).
+    revised_at = DateTimeField(null=True)
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
     version = IntegerField(default=1)
@@ -217,6 +220,14 @@ class Article(BaseModel):
             and self.published_at <= utcnow()
         )
 
+    @property
+    def update_shown_at(self):
+        """When readers are told the article was last updated, or None: the last save
+        an editor marked as an update, if it came after the publication time."""
+        if self.revised_at and self.published_at and self.revised_at > self.published_at:
+            return self.revised_at
+        return None
+
     @classmethod
     def new_draft(cls, title, section, rubric, author):
         with database.atomic():
@@ -228,13 +239,14 @@ class Article(BaseModel):
             SiteSettings.bump_content_version()
         return article
 
-    def save_changes(self, changes, base_version, editor, action="edited"):
+    def save_changes(self, changes, base_version, editor, action="edited", as_update=False):
         """Apply `changes` (field -> value) made from `base_version`, as one revision.
 
         Refuses with EditConflict when someone saved since `base_version`: no save
         overwrites another. Everything happens in one transaction, taken with a
         write lock from the start so the version check and the write cannot interleave
-        with another save.
+        with another save. `as_update`: the editor chose to show readers this save as
+        an update (revised_at).
         """
         with write_transaction():
             current = Article.get_by_id(self.id)
@@ -245,6 +257,9 @@ class Article(BaseModel):
                 setattr(current, field, value)
             if "title" in changes:
                 current.slug = slugify(current.title)
+            if as_update:
+                current.revised_at = utcnow()
+                action = f"{action} (shown as an update)"
             current.store_revision(editor, action)
         return current
 
@@ -292,7 +307,8 @@ class Article(BaseModel):
             "submit": {"status": self.SUBMITTED},
             "return_to_draft": {"status": self.DRAFT},
             "publish": {"status": self.PUBLISHED, "published_at": first},
-            "publish_as_new": {"status": self.PUBLISHED, "published_at": now},
+            # A new publication: its earlier updates are no news to its readers.
+            "publish_as_new": {"status": self.PUBLISHED, "published_at": now, "revised_at": None},
             "schedule": {"status": self.PUBLISHED, "published_at": publish_at},
             "unpublish": {"status": self.UNPUBLISHED},
             "trash": {"deleted_at": now},

@@ -104,7 +104,10 @@ def fill_site(app):
     body = edited.body + f'<p><img src="{picture.url}" alt="A gradient"></p>'
     lead = {"lead_image": picture.id, "lead_image_alt": "A gradient, as this story sees it"}
     edited = edited.save_changes({"body": body, **lead}, edited.version, editor)
-    edited = edited.save_changes({"title": "Russia and the US, again"}, edited.version, editor)
+    edited = edited.save_changes(
+        {"title": "Russia and the US, again"}, edited.version, editor, as_update=True
+    )
+    assert edited.revised_at is not None  # shown to readers as "Updated": round-tripped too
     trashed = Article.select().where(Article.id != edited.id).order_by(Article.id).first()
     trashed.take_action("trash", editor)
     factories.make_article(title="A draft", status=Article.DRAFT, published_at=None,
@@ -364,6 +367,7 @@ def minimal_content():
         "body": "<p>Body.</p>", "section_id": 3, "rubric_id": 4, "author_id": 2, "hot": False,
         "status": "published", "published_at": stamp, "created_at": stamp, "updated_at": stamp,
         "version": 1, "deleted_at": None, "lead_image_id": 5, "lead_image_alt": "A harbour",
+        "revised_at": None,
     }  # fmt: skip
     revision = {
         key: article[key]
@@ -441,8 +445,10 @@ def minimal_content():
 
 
 def version_two(content):
-    """`content` as format version 2 wrote it (published articles might have no time)."""
+    """`content` as format version 2 wrote it: no revised_at of articles."""
     content["version"] = 2
+    for row in content["articles"]:
+        del row["revised_at"]
 
 
 def version_one(content):
@@ -500,7 +506,7 @@ def test_an_archive_of_version_2_imports_its_undated_published_articles_dated(
     app, runner, tmp_path
 ):
     """Before version 3 a restore could leave a published article without a time: it gets
-    back the one its revisions knew (as migrations.py's step 6 does)."""
+    back the one its revisions knew (as migrations.py's step 6 does), revised_at none."""
     content = minimal_content()
     version_two(content)
     content["articles"][0]["published_at"] = None
@@ -508,7 +514,9 @@ def test_an_archive_of_version_2_imports_its_undated_published_articles_dated(
     result = run(runner, "import", write_archive(tmp_path / "a.zip", content))
     assert result.exit_code == 0, result.output
     article = Article.get_by_id(7)
-    assert (article.state, article.published_at) == ("published", dt.datetime(2019, 7, 21, 5, 16))
+    assert (article.state, article.published_at, article.revised_at) == (
+        "published", dt.datetime(2019, 7, 21, 5, 16), None,
+    )  # fmt: skip
     assert app.test_client().get("/articles/7/kept-title").status_code == 200
 
 
@@ -600,6 +608,16 @@ CASES = {
     "a newer version": (
         lambda p: write_archive(p, mutated(lambda c: c.update(version=4))),
         "format version 4; this Newsdesk reads format versions up to 3",
+    ),
+    "a version 2 article with a later key": (
+        lambda p: write_archive(
+            p, mutated(lambda c: (version_two(c), c["articles"][0].update(revised_at=None)))
+        ),
+        "articles[0] (id 7): unknown key 'revised_at'",
+    ),
+    "a version 3 article without revised_at": (
+        lambda p: write_archive(p, mutated(lambda c: drop(c["articles"][0], "revised_at"))),
+        "articles[0] (id 7): missing key 'revised_at'",
     ),
     "a published article without a publication time": (
         lambda p: write_archive(p, mutated(lambda c: c["articles"][0].update(published_at=None))),

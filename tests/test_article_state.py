@@ -32,6 +32,10 @@ STARTS = {
     "submitted": ("submitted", {"status": "submitted", "published_at": None}),
     "scheduled": ("scheduled", {"status": "published", "published_at": +48}),
     "published": ("published", {"status": "published", "published_at": -2}),
+    "published and updated": (
+        "published",
+        {"status": "published", "published_at": -2, "revised_at": -1},
+    ),
     "unpublished": ("unpublished", {"status": "unpublished", "published_at": -2}),
     "unpublished before its time": (
         "unpublished",
@@ -84,7 +88,7 @@ def assert_in_one_state(article):
 
 
 def workflow(article):
-    return (article.status, article.published_at, article.deleted_at)
+    return (article.status, article.published_at, article.deleted_at, article.revised_at)
 
 
 # --- Every step from every state -----------------------------------------------------------------
@@ -135,6 +139,7 @@ def test_every_step_from_every_state_keeps_the_invariant(newsroom, start, action
         "publish_as_new": stored.updated_at,
         "schedule": publish_at,
     }.get(action, before.published_at)
+    assert stored.revised_at == (None if action == "publish_as_new" else before.revised_at)
     assert (stored.deleted_at is not None) == (stored.state == "trash")
 
 

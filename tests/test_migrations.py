@@ -126,6 +126,7 @@ def test_version_3_moves_the_lead_images_description_to_each_article(tmp_path):
         models.Revision.record(article, None, "created")
         for table in ("article", "revision"):
             models.database.execute_sql(f'ALTER TABLE "{table}" DROP COLUMN "lead_image_alt"')
+        models.database.execute_sql('ALTER TABLE "article" DROP COLUMN "revised_at"')
         models.SchemaVersion.update(version=2).execute()
         models.database.close()
     fresh = app_on(tmp_path / "fresh3.db")
@@ -153,6 +154,7 @@ def test_upgrade_from_version_4_keeps_imported_wordpress_posts(tmp_path):
         database.execute_sql("DROP TABLE legacyterm")
         database.execute_sql("DROP INDEX legacypost_path")
         database.execute_sql("ALTER TABLE legacypost DROP COLUMN path")
+        database.execute_sql("ALTER TABLE article DROP COLUMN revised_at")
         models.SchemaVersion.update(version=4).execute()
         article = factories.make_article(title="Kept", slug="kept")
         database.execute_sql(
@@ -171,7 +173,7 @@ def test_upgrade_from_version_4_keeps_imported_wordpress_posts(tmp_path):
 
 
 def test_version_6_dates_every_published_article(tmp_path):
-    """Version 6: no published article may lack a publication time: a
+    """Version 6 added revised_at, and no published article may lack a publication time: a
     restore could take one offline that way. It gets back the last time its history knew;
     one whose history knew none is unpublished (readers had never seen it either)."""
     fresh = app_on(tmp_path / "fresh6.db")
@@ -182,6 +184,7 @@ def test_version_6_dates_every_published_article(tmp_path):
     first_time, later_time = dt.datetime(2019, 7, 21, 5, 16), dt.datetime(2019, 7, 22, 9, 0)
     with app.app_context():
         database = models.database
+        database.execute_sql("ALTER TABLE article DROP COLUMN revised_at")
         models.SchemaVersion.update(version=5).execute()
         restored, never, fine = (
             factories.make_article(title=title, published_at=first_time)
@@ -211,6 +214,7 @@ def test_version_6_dates_every_published_article(tmp_path):
             "Never dated": ("unpublished", None),
             "Fine": ("published", first_time),
         }
+        assert not models.Article.select().where(models.Article.revised_at.is_null(False)).exists()
         models.database.close()
 
 
