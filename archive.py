@@ -16,8 +16,10 @@ An archive is a zip file holding
   [width, bytes]. Users carry no login token, and a `password_hash` only when the
   export was asked for them (`--with-password-hashes`). Version 2 added each
   article's (and revision's) `lead_image_alt`, `legacy_posts.path` and `legacy_terms`
-  (old WordPress addresses); archives of version 1 are read too, their articles taking
-  the description their lead image had (ADDED, TABLES_ADDED, FILL_IN).
+  (old WordPress addresses); version 3 each article's `revised_at` (shown to readers as
+  "Updated"), and no published article without `published_at`. Older archives are read
+  too, their articles taking the description their lead image had and a publication
+  time from their revisions (ADDED, TABLES_ADDED, FILL_IN).
 * `media/<file>`: every stored image file, named as in MEDIA_ROOT:
   `<sha256>.<ext>` and its narrower copies `<sha256>-<width>.<ext>`.
 
@@ -52,7 +54,7 @@ from PIL import Image
 
 import dates
 from media import ENCODER, SERVED_NAME
-from migrations import carry_lead_image_alt, prepare_database
+from migrations import carry_lead_image_alt, date_published_without_a_time, prepare_database
 from models import (
     Article,
     ArticleIndex,
@@ -72,8 +74,8 @@ from models import (
 from sanitize import clean_html
 
 FORMAT = "newsdesk-export"
-VERSION = 2
-READABLE = (1, 2)  # format versions an import accepts
+VERSION = 3
+READABLE = (1, 2, 3)  # format versions an import accepts
 CONTENT = "content.json"
 MEDIA_PREFIX = "media/"
 BATCH = 500  # rows per SELECT on export and per INSERT on import
@@ -107,7 +109,7 @@ TABLES = {
         "section_id": "id", "rubric_id": "id", "author_id": "id", "hot": "bool",
         "status": "str", "published_at": "datetime?", "created_at": "datetime",
         "updated_at": "datetime", "version": "id", "deleted_at": "datetime?",
-        "lead_image_id": "id?", "lead_image_alt": "str",
+        "lead_image_id": "id?", "lead_image_alt": "str", "revised_at": "datetime?",
     }),
     "revisions": (Revision, {
         "id": "id", "article_id": "id", "version": "id", "editor_id": "id?", "action": "str",
@@ -136,9 +138,11 @@ ADDED = {
     ("revisions", "lead_image_alt"): 2,
     ("legacy_posts", "path"): 2,
     ("revisions", "changed"): 2,
+    ("articles", "revised_at"): 3,
 }
 TABLES_ADDED = {"legacy_terms": 2}  # table -> the version that added it (older: none)
-FILL_IN = {2: carry_lead_image_alt}  # version -> step for archives older than it
+# version -> step for archives older than it
+FILL_IN = {2: carry_lead_image_alt, 3: date_published_without_a_time}
 
 # Columns deliberately left out of an archive (tests check every other column is in it).
 NOT_EXPORTED = {
@@ -553,6 +557,11 @@ def convert_row(table, index, row, sanitize=True, version=VERSION):
         raise ArchiveError(f"{label}: slug is empty.")
     if table == "media" and not HASH.fullmatch(values["hash"]):
         raise ArchiveError(f"{label}: hash is not a sha256 in hex.")
+    # Older archives may hold a published article without a time: FILL_IN dates it.
+    if table == "articles" and (version or 1) >= 3:
+        problem = Article.state_problem(values["status"], values["published_at"])
+        if problem:
+            raise ArchiveError(f"{label}: {problem}.")
     return values
 
 

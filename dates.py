@@ -18,6 +18,7 @@ EARLIEST = dt.datetime(1900, 1, 1)
 LATEST = dt.datetime(2999, 12, 31, 23, 59)
 RANGE = f"between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}"
 INPUT_FORMAT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> sends
+SHORT_FORMAT = "%d.%m.%y %H:%M"  # how the site shows times: 21.07.19 08:16
 _DAY = dt.timedelta(days=1)
 
 

@@ -96,6 +96,30 @@ def record_changed_fields(migrator):
     run_operations(migrator.add_column("revision", "changed", column, allow_not_null=True))
 
 
+def keep_publication_dates(migrator):
+    """Version 8: no published article without a publication time; and when an editor
+    last showed readers a save as an update (revised_at)."""
+    date_published_without_a_time()
+    if "revised_at" not in {column.name for column in database.get_columns("article")}:
+        run_operations(migrator.add_column("article", "revised_at", Article.revised_at))
+
+
+def date_published_without_a_time():
+    """Articles saved "published" without a publication time (a restore of an older
+    revision could do that, until version 8): readers never saw them, no desk filter
+    listed them. Each gets back the last publication time its revisions knew; one that
+    never had any is unpublished. (For a database or an archive from before version 8.)"""
+    undated = (Article.status == Article.PUBLISHED) & Article.published_at.is_null()
+    last_time = (
+        Revision.select(Revision.published_at)
+        .where((Revision.article == Article.id) & Revision.published_at.is_null(False))
+        .order_by(Revision.version.desc())
+        .limit(1)
+    )
+    Article.update(published_at=last_time).where(undated).execute()
+    Article.update(status=Article.UNPUBLISHED).where(undated).execute()
+
+
 # version -> step that upgrades a database from version - 1 to it.
 MIGRATIONS = {
     2: add_legacy_posts,
@@ -104,6 +128,7 @@ MIGRATIONS = {
     5: add_old_addresses,
     6: add_demo_mark,
     7: record_changed_fields,
+    8: keep_publication_dates,
 }
 
 LATEST = max(MIGRATIONS, default=1)

@@ -32,6 +32,7 @@ from caching import named, site_settings
 from forms import Form, page_number, row_id
 from merging import word_diff
 from models import (
+    WORKFLOW,
     Article,
     EditConflict,
     Media,
@@ -39,6 +40,7 @@ from models import (
     Revision,
     Rubric,
     Section,
+    StepNotAllowed,
     User,
     slugify,
 )
@@ -60,10 +62,13 @@ FIELD_LABELS = {
     "lead_image": "lead image",
     "lead_image_alt": "alt text of the lead image",  # saved with the lead image
 }
+# What readers read: a save of these on a published article may be shown as an update.
+UPDATE_FIELDS = ("title", "lead", "body", "lead_image")
 ACTION_LABELS = {
     "submit": "Submit for review",
     "return_to_draft": "Back to draft",
     "publish": "Publish now",
+    "publish_as_new": "Publish as new",
     "schedule": "Schedule",
     "unpublish": "Unpublish",
     "trash": "Move to trash",
@@ -87,6 +92,11 @@ def staff_only():
 def to_local_input(value):
     """A stored time as a datetime-local field shows it (dates.format_local)."""
     return dates.format_local(value, site_settings().zone, dates.INPUT_FORMAT)
+
+
+def shown_time(value):
+    """A stored time as the site shows it, in messages: 21.07.19 08:16."""
+    return dates.format_local(value, site_settings().zone, dates.SHORT_FORMAT)
 
 
 def optional_id(value):
@@ -123,6 +133,8 @@ class ArticleForm(Form):
         invalid_value_message="Choose one of the uploaded images, or none.",
     )
     lead_image_alt = StringField("Alt text of the lead image", validators=[Length(max=1000)])
+    # Not a field of the article: the editor's choice at save (Article.revised_at).
+    as_update = BooleanField("Show readers this as an update")
 
     def __init__(self, article, formdata=None):
         self.article = article
@@ -179,10 +191,24 @@ class ArticleForm(Form):
 
     def validate_published_at(self, field):
         raw = (field.data or "").strip()
+        if not raw and self.live:
+            raise ValidationError(
+                "A published or scheduled article needs a publication time. "
+                "To take it off the site, unpublish it."
+            )
         try:
             field.parsed = dates.parse_local(raw, site_settings().zone) if raw else None
         except ValueError as error:
             raise ValidationError(str(error)) from None
+
+    def offers_update(self, names):
+        """Whether a save of `names` may be shown to readers as an update: what they read,
+        of an article they can read now."""
+        return self.article.state == "published" and any(n in UPDATE_FIELDS for n in names)
+
+    def shown_as_update(self, names):
+        """The editor chose to show this save of `names` to readers as an update."""
+        return self.offers_update(names) and self.as_update.data
 
     def value_of(self, name):
         """The validated field as the article stores it."""
@@ -507,7 +533,9 @@ def save_field(article_id, name):
         message = f"{label} not saved: correct the marked field."
         return field_form(article, name, form, status=422, version=version, message=message)
     try:
-        saved = article.save_changes(form.changes([name]), version, current_user)
+        saved = article.save_changes(
+            form.changes([name]), version, current_user, as_update=form.shown_as_update([name])
+        )
     except EditConflict as conflict:
         # The editor's text stays in the form, with the others' changes that did not clash
         # merged in, now based on the current version: saving it again replaces only the
@@ -544,7 +572,9 @@ def edit_article(article_id):
         kept.add("lead_image")
     try:
         changes = form.changes([name for name in fields if name not in kept])
-        saved = article.save_changes(changes, version, current_user)
+        saved = article.save_changes(
+            changes, version, current_user, as_update=form.shown_as_update(fields)
+        )
     except EditConflict as conflict:
         # The form comes back as the article is now with this editor's changes over it
         # (merged where they merged), based on the current version: saving it replaces
@@ -563,7 +593,10 @@ def edit_article(article_id):
 
 @bp.post("/articles/<id:article_id>/actions/<action>")
 def take_action(article_id, action):
+    """A workflow step, on the article as it is now: no version, no conflict with saves."""
     article = article_for(article_id)
+    if action not in WORKFLOW:
+        abort(404)
     publish_at = None
     if action == "schedule":
         form = ArticleForm(article, request.form)
@@ -573,23 +606,40 @@ def take_action(article_id, action):
             return action_result(article, str(error), 422)
         publish_at = form.published_at.parsed
     try:
-        saved = article.take_action(
-            action, current_user, publish_at, seen_state=request.form.get("state")
-        )
+        saved = article.take_action(action, current_user, publish_at)
     except PermissionError:
         abort(403)
+    except StepNotAllowed as refusal:
+        return action_result(refusal.current, step_not_allowed(refusal), 409)
     except ValueError as error:
         return action_result(Article.get_by_id(article.id), str(error), 422)
     done = {
         "submit": "Submitted for review.",
         "return_to_draft": "Back to draft.",
         "publish": "Published.",
+        "publish_as_new": "Published as new: dated now, at the top of lists and feeds.",
         "schedule": "Scheduled.",
         "unpublish": "Unpublished: readers no longer see it.",
         "trash": "Moved to the trash.",
         "restore": "Restored from the trash.",
     }[action]
+    if action == "publish" and saved.published_at < saved.updated_at:  # kept its first date
+        done = f"Published again, dated {shown_time(saved.published_at)} as first published."
     return action_result(saved, done)
+
+
+def step_not_allowed(refusal):
+    """Why a step was refused: the article moved on, and who moved it last."""
+    article = refusal.current
+    last = Revision.history(article).first()
+    by = ""
+    if last is not None:
+        who = last.editor.display_name if last.editor else "someone"
+        by = f" ({last.action} by {who}, {shown_time(last.created_at)})"
+    return (
+        f"“{ACTION_LABELS[refusal.name]}” was not done: the article is {article.state} "
+        f"now{by}. The steps below are those it allows."
+    )
 
 
 def action_result(article, message, status=200):
@@ -681,8 +731,20 @@ def restore_revision(article_id, version):
         flash("Someone saved this article meanwhile. Look at the newest version, then restore.")
         return redirect(url_for("desk.history", article_id=article.id)), 303
     note = f" The current {', '.join(kept)} stayed: the old one is gone." if kept else ""
-    flash(f"Version {version} restored as version {saved.version}.{note}")
+    flash(
+        f"Version {version} restored as version {saved.version}: its content; the article "
+        f"stays {saved.state}{dated(saved)}.{note}"
+    )
     return redirect(url_for("public.article", article_id=saved.id, slug=saved.slug))
+
+
+def dated(article):
+    """The date after "the article stays published" in a message: ", first published
+    21.07.19 08:16"; nothing for an article without a publication time."""
+    if article.published_at is None:
+        return ""
+    verb = "to be published" if article.is_scheduled else "first published"
+    return f", {verb} {shown_time(article.published_at)}"
 
 
 # --- Sections and rubrics ------------------------------------------------------------------

@@ -83,12 +83,10 @@ def w3c_datetime(value):
 
 @bp.app_template_filter("modified_at")
 def modified_at(article):
-    """When the article last changed for readers: its last save, or its publication if later.
-
-    A scheduled article is saved before it goes live; it must not look modified
-    before it was published.
-    """
-    return max(filter(None, (article.updated_at, article.published_at)))
+    """When the article last changed for readers: the last update an editor chose to show
+    them (Article.update_shown_at), else its first publication. Typo fixes and workflow
+    steps do not count. The one source of dateModified, Atom's <updated> and lastmod."""
+    return article.update_shown_at or article.published_at
 
 
 @bp.app_template_filter("tag_uri")
@@ -152,7 +150,7 @@ def list_pages():
 def article_urls(chunk):
     query = (
         Article.visible()
-        .select(Article.id, Article.slug, Article.updated_at, Article.published_at)
+        .select(Article.id, Article.slug, Article.published_at, Article.revised_at)
         .order_by(Article.id)
         .paginate(chunk, SITEMAP_CHUNK)
     )
@@ -320,6 +318,6 @@ def news_article_ld(article):
         "mainEntityOfPage": article_url(article),
         "articleSection": article.section.name,
     }
-    if not article.published_at:  # a draft, seen by staff
-        del data["datePublished"]
+    if not article.published_at:  # a draft, seen by staff: neither published nor modified
+        del data["datePublished"], data["dateModified"]
     return data

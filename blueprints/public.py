@@ -46,7 +46,7 @@ bp.add_app_template_filter(without_images, "without_images")
 
 
 @bp.app_template_filter("localtime")
-def localtime(value, fmt="%d.%m.%y %H:%M"):
+def localtime(value, fmt=dates.SHORT_FORMAT):
     """A stored naive-UTC datetime in the site's timezone, by default as the seed shows it;
     never an error, whatever is stored (dates.format_local)."""
     return dates.format_local(value, site_settings().zone, fmt)

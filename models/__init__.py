@@ -9,8 +9,10 @@ from models.articles import (
     VISIBLE_ARTICLE,
     WORKFLOW,
     Article,
+    ArticleStateError,
     EditConflict,
     Revision,
+    StepNotAllowed,
 )
 from models.base import BaseModel, database, slugify, utcnow, write_transaction
 from models.legacy import LegacyPost, LegacyTerm
@@ -30,10 +32,11 @@ from models.taxonomy import SIDEBAR_SIZE, Rubric, Section, SidebarList, SlugRedi
 
 __all__ = [
     "LEAD_STORIES", "MODELS", "SCHEMA_VERSION", "SESSION_TOKEN", "SIDEBAR_SIZE",
-    "VISIBLE_ARTICLE", "WORKFLOW", "Article", "ArticleIndex", "BaseModel", "Directory",
-    "EditConflict", "LegacyPost", "LegacyTerm", "LoginFailure", "Media", "Pagination",
-    "PreparedQuery", "Registration", "Revision", "Rubric", "SchemaVersion", "Section",
-    "SidebarList", "SiteSettings", "SlugRedirect", "Taxonomy", "User", "UserSession",
-    "content_stamp_path", "create_tables", "database", "read_content_stamp", "slugify",
-    "stamp_beside", "utcnow", "write_content_stamp", "write_transaction",
+    "VISIBLE_ARTICLE", "WORKFLOW", "Article", "ArticleIndex", "ArticleStateError",
+    "BaseModel", "Directory", "EditConflict", "LegacyPost", "LegacyTerm", "LoginFailure",
+    "Media", "Pagination", "PreparedQuery", "Registration", "Revision", "Rubric",
+    "SchemaVersion", "Section", "SidebarList", "SiteSettings", "SlugRedirect",
+    "StepNotAllowed", "Taxonomy", "User", "UserSession", "content_stamp_path",
+    "create_tables", "database", "read_content_stamp", "slugify", "stamp_beside", "utcnow",
+    "write_content_stamp", "write_transaction",
 ]  # fmt: skip

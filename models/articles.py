@@ -2,6 +2,7 @@
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from peewee import (
     JOIN,
@@ -37,7 +38,11 @@ class Article(BaseModel):
     author = ForeignKeyField(User, backref="articles")
     hot = BooleanField(default=False)
     status = CharField(default=DRAFT)
+    # The first publication time: republishing keeps it, only "publish as new" moves it.
     published_at = DateTimeField(null=True)
+    # The last save an editor chose to show readers as an update ("Updated …"); typo
+    # fixes leave it alone. Shown only when later than published_at (update_shown_at).
+    revised_at = DateTimeField(null=True)
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
     version = IntegerField(default=1)
@@ -127,6 +132,31 @@ class Article(BaseModel):
         found = VISIBLE_ARTICLE(utcnow(), article_id)
         return found[0] if found else None
 
+    # --- The state invariant -------------------------------------------------------------
+
+    STATUSES = (DRAFT, SUBMITTED, PUBLISHED, UNPUBLISHED)
+
+    @classmethod
+    def state_problem(cls, status, published_at):
+        """Why an article with this status and publication time would be in no state, or None.
+
+        A published article without a publication time would say "Published" while no
+        reader can see it and no filter of the desk lists it: nothing may store one.
+        """
+        if status not in cls.STATUSES:
+            return f"the status {status!r} is none of {', '.join(cls.STATUSES)}"
+        if status == cls.PUBLISHED and published_at is None:
+            return "a published article needs a publication time"
+        return None
+
+    def save(self, *args, **kwargs):
+        """Every write of an article row goes through here (create, save_changes,
+        take_action, imports): none may leave it in no state."""
+        problem = self.state_problem(self.status, self.published_at)
+        if problem:
+            raise ArticleStateError(f"Article {self.id or '(new)'} not saved: {problem}.")
+        return super().save(*args, **kwargs)
+
     @property
     def is_scheduled(self):
         return (
@@ -165,18 +195,41 @@ class Article(BaseModel):
         own_draft = self.author_id == user.id and self.status == self.DRAFT
         return self.AUTHOR_FIELDS if user.has_role("author") and own_draft else ()
 
-    def allowed_actions(self, user, state=None):
-        """The workflow steps `user` may take now (or from `state`), by name (see WORKFLOW)."""
+    def may_take(self, name, user):
+        """Whether `user` may take the workflow step `name` on this article in some state."""
+        step = WORKFLOW[name]
+        return user.is_authenticated and (
+            user.has_role(step.role)
+            or (step.own_ok and user.has_role("author") and self.author_id == user.id)
+        )
+
+    def allowed_actions(self, user):
+        """The workflow steps `user` may take now, by name (see WORKFLOW)."""
         return [
             name
-            for name, (states, role, own_ok) in WORKFLOW.items()
-            if (state or self.state) in states
-            and user.is_authenticated
-            and (
-                user.has_role(role)
-                or (own_ok and user.has_role("author") and self.author_id == user.id)
-            )
+            for name, step in WORKFLOW.items()
+            if self.state in step.states
+            and (step.only_if is None or getattr(self, step.only_if))
+            and self.may_take(name, user)
         ]
+
+    @property
+    def was_published(self):
+        """Out of readers' sight, with a publication time already passed: published
+        before (or dated so by an editor). "Publish now" keeps that date."""
+        return (
+            self.state in ("draft", "submitted", "unpublished")
+            and self.published_at is not None
+            and self.published_at <= utcnow()
+        )
+
+    @property
+    def update_shown_at(self):
+        """When readers are told the article was last updated, or None: the last save
+        an editor marked as an update, if it came after the publication time."""
+        if self.revised_at and self.published_at and self.revised_at > self.published_at:
+            return self.revised_at
+        return None
 
     @classmethod
     def new_draft(cls, title, section, rubric, author):
@@ -189,7 +242,9 @@ class Article(BaseModel):
             SiteSettings.bump_content_version()
         return article
 
-    def save_changes(self, changes, base_version, editor, action="edited", merge=True):
+    def save_changes(
+        self, changes, base_version, editor, action="edited", merge=True, as_update=False
+    ):
         """Apply `changes` (field -> value) made from `base_version`, as one revision.
 
         Saves made since `base_version` are merged with, never overwritten (`rebase`):
@@ -202,6 +257,8 @@ class Article(BaseModel):
         Fields given their current value are not changes: a save that changes
         nothing makes no revision. One transaction, with the write lock from the
         start, so no other save can come between the check and the write.
+
+        `as_update`: the editor chose to show readers this save as an update (revised_at).
 
         The saved article's `merged` lists (field, revisions) whose changes were
         merged with this save's.
@@ -224,13 +281,20 @@ class Article(BaseModel):
                 setattr(current, field, value)
             if "title" in changes:
                 current.slug = slugify(current.title)
-            current.version += 1
-            current.updated_at = utcnow()
-            current.save()
-            ArticleIndex.store(current)
-            Revision.record(current, editor, action, changed=changes)
-            SiteSettings.bump_content_version()
+            if as_update:
+                current.revised_at = utcnow()
+                action = f"{action} (shown as an update)"
+            current.store_revision(editor, action, changed=changes)
         return current
+
+    def store_revision(self, editor, action, now=None, changed=()):
+        """Write this article, changed inside a write transaction, as its next version."""
+        self.version += 1
+        self.updated_at = now or utcnow()
+        self.save()
+        ArticleIndex.store(self)
+        Revision.record(self, editor, action, changed=changed)
+        SiteSettings.bump_content_version()
 
     def field_value(self, field):
         """A field's stored value: ids for the related rows (section, author, lead image…)."""
@@ -266,39 +330,49 @@ class Article(BaseModel):
             raise EditConflict(self, since, conflicts, resolution={**changes, **rebased})
         return rebased, merged
 
-    def take_action(self, name, editor, publish_at=None, seen_state=None):
-        """Move through the workflow: submit, publish, schedule, unpublish, trash…
+    def take_action(self, name, editor, publish_at=None):
+        """Move through the workflow (see WORKFLOW): submit, publish, schedule, unpublish…
 
-        A step acts on the article as it is now, checked inside the write lock: content
-        saves made meanwhile never make it a conflict, nor it theirs; a step another
-        editor's step made impossible is refused with a message (ValueError); a step
-        `editor` may never take, with PermissionError. `seen_state` is the state the
-        editor's page showed (else this instance's)."""
+        A step acts on the article as it is once the write lock is held, whatever version
+        the editor's page showed: workflow steps and content saves never conflict.
+        Refused, with nothing written: PermissionError if `editor` may not take this step
+        on this article at all; StepNotAllowed if its current state does not allow it
+        (someone moved it meanwhile); ValueError if it is not ready for it.
+        """
+        if name not in WORKFLOW or not self.may_take(name, editor):
+            raise PermissionError(name)
         with write_transaction():
             current = Article.get_by_id(self.id)
             if name not in current.allowed_actions(editor):
-                seen = seen_state if seen_state in self.STATES else self.state
-                if name in current.allowed_actions(editor, state=seen):
-                    raise ValueError(f"Nothing was done: this article is {current.state} now.")
-                raise PermissionError(name)
-            return current.apply_step(name, editor, publish_at)
+                raise StepNotAllowed(current, name)
+            now = utcnow()
+            if name == "schedule" and (publish_at is None or publish_at <= now):
+                raise ValueError("Choose a publication time in the future.")
+            if name in ("publish", "schedule", "publish_as_new"):
+                current.check_alt_text()
+            Revision.keep_baseline(current)
+            changes = current.step_changes(name, now, publish_at)
+            for field, value in changes.items():
+                setattr(current, field, value)
+            current.store_revision(editor, name.replace("_", " "), now, changed=changes)
+        return current
 
-    def apply_step(self, name, editor, publish_at):
-        now = utcnow()
-        changes = {
+    def step_changes(self, name, now, publish_at=None):
+        """{field: value} that the workflow step `name` sets, taken at `now`."""
+        # An article keeps its first publication time: publishing it again keeps a
+        # time already passed; a time still to come (never seen by readers) gives way.
+        first = self.published_at if self.published_at and self.published_at <= now else now
+        return {
             "submit": {"status": self.SUBMITTED},
             "return_to_draft": {"status": self.DRAFT},
-            "publish": {"status": self.PUBLISHED, "published_at": now},
+            "publish": {"status": self.PUBLISHED, "published_at": first},
+            # A new publication: its earlier updates are no news to its readers.
+            "publish_as_new": {"status": self.PUBLISHED, "published_at": now, "revised_at": None},
             "schedule": {"status": self.PUBLISHED, "published_at": publish_at},
             "unpublish": {"status": self.UNPUBLISHED},
             "trash": {"deleted_at": now},
             "restore": {"deleted_at": None},
         }[name]
-        if name == "schedule" and (publish_at is None or publish_at <= now):
-            raise ValueError("Choose a publication time in the future.")
-        if name in ("publish", "schedule"):
-            self.check_alt_text()
-        return self.save_changes(changes, None, editor, action=name.replace("_", " "))
 
     @property
     def is_live(self):
@@ -365,17 +439,44 @@ class Article(BaseModel):
         return query.order_by(*orders[order])
 
 
-# action -> (states it starts from, role that may take it, whether the author may on
-# their own article)
+class Step(NamedTuple):
+    """A workflow step: the states it starts from, the role that may take it."""
+
+    states: frozenset
+    role: str
+    own_ok: bool = False  # the author may take it on their own article
+    only_if: str | None = None  # an Article property that must be true as well
+
+
 WORKFLOW = {
-    "submit": ({"draft"}, "editor", True),
-    "return_to_draft": ({"submitted", "unpublished"}, "editor", True),
-    "publish": ({"draft", "submitted", "unpublished", "scheduled"}, "editor", False),
-    "schedule": ({"draft", "submitted", "unpublished", "scheduled"}, "editor", False),
-    "unpublish": ({"published", "scheduled"}, "editor", False),
-    "trash": ({"draft", "submitted", "scheduled", "published", "unpublished"}, "editor", False),
-    "restore": ({"trash"}, "editor", False),
+    "submit": Step(frozenset({"draft"}), "editor", own_ok=True),
+    "return_to_draft": Step(frozenset({"submitted", "unpublished"}), "editor", own_ok=True),
+    "publish": Step(frozenset({"draft", "submitted", "unpublished", "scheduled"}), "editor"),
+    # Back on top of lists and feeds with today's date, instead of the first one.
+    "publish_as_new": Step(
+        frozenset({"draft", "submitted", "unpublished"}), "editor", only_if="was_published"
+    ),
+    "schedule": Step(frozenset({"draft", "submitted", "unpublished", "scheduled"}), "editor"),
+    "unpublish": Step(frozenset({"published", "scheduled"}), "editor"),
+    "trash": Step(
+        frozenset({"draft", "submitted", "scheduled", "published", "unpublished"}), "editor"
+    ),
+    "restore": Step(frozenset({"trash"}), "editor"),
 }
+
+
+class ArticleStateError(Exception):
+    """A write that would leave an article in no state (Article.state_problem): a bug in
+    the code that tried it, stopped before anything was written."""
+
+
+class StepNotAllowed(Exception):
+    """A workflow step the article's current state does not allow; carries the article."""
+
+    def __init__(self, current, name):
+        super().__init__(f"{name} is not a step from {current.state}")
+        self.current = current
+        self.name = name
 
 
 class EditConflict(Exception):
@@ -508,6 +609,10 @@ class Revision(BaseModel):
     def restorable_changes(self):
         """(fields to set back, names kept as they are).
 
+        Content only: status, publication time and trash belong to the workflow, which
+        a restore never changes (the revision of a draft restored on a live article
+        keeps it live, dated as it was).
+
         A section, rubric or author deleted since (or an author who is no longer
         staff) cannot come back: the article keeps its current one.
         """
@@ -516,7 +621,6 @@ class Revision(BaseModel):
             "lead": self.lead,
             "body": self.body,
             "hot": self.hot,
-            "published_at": self.published_at,
         }
         still_there = {
             "section": Section.select().where(Section.id == self.section_id),

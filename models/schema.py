@@ -14,7 +14,7 @@ from models.search import ArticleIndex
 from models.site import SiteSettings, write_content_stamp
 from models.taxonomy import Rubric, Section, SlugRedirect
 
-SCHEMA_VERSION = 7  # the schema these models describe: bump with a step in migrations.py
+SCHEMA_VERSION = 8  # the schema these models describe: bump with a step in migrations.py
 
 
 MODELS = (

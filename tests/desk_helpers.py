@@ -185,7 +185,9 @@ def errors_in(page):
 
 
 def local_input(value, zone="UTC"):
-    """A naive-UTC datetime as <input type=datetime-local> shows it in `zone`."""
+    """A naive-UTC datetime as <input type=datetime-local> shows it in `zone` ("" for None)."""
     from zoneinfo import ZoneInfo
 
+    if value is None:
+        return ""
     return value.replace(tzinfo=dt.UTC).astimezone(ZoneInfo(zone)).strftime("%Y-%m-%dT%H:%M")

@@ -104,7 +104,10 @@ def fill_site(app):
     body = edited.body + f'<p><img src="{picture.url}" alt="A gradient"></p>'
     lead = {"lead_image": picture.id, "lead_image_alt": "A gradient, as this story sees it"}
     edited = edited.save_changes({"body": body, **lead}, edited.version, editor)
-    edited = edited.save_changes({"title": "Russia and the US, again"}, edited.version, editor)
+    edited = edited.save_changes(
+        {"title": "Russia and the US, again"}, edited.version, editor, as_update=True
+    )
+    assert edited.revised_at is not None  # shown to readers as "Updated": round-tripped too
     trashed = Article.select().where(Article.id != edited.id).order_by(Article.id).first()
     trashed.take_action("trash", editor)
     factories.make_article(title="A draft", status=Article.DRAFT, published_at=None,
@@ -272,7 +275,7 @@ def test_without_password_hashes_accounts_need_a_reset_link(app, runner, tmp_pat
     assert result.exit_code == 0, result.output
     assert "without password hashes" in result.output
     data = json.loads(content_of(path))
-    assert data["format"] == "newsdesk-export" and data["version"] == archive.VERSION == 2
+    assert data["format"] == "newsdesk-export" and data["version"] == archive.VERSION == 3
     assert all("password_hash" not in user and "login_token" not in user for user in data["users"])
 
     second = second_site(tmp_path)
@@ -306,7 +309,7 @@ def test_the_content_json_format(app, runner, tmp_path):
     path = tmp_path / "site.zip"
     assert run(runner, "export", path).exit_code == 0
     text = content_of(path)
-    assert text.startswith('{"format":"newsdesk-export","version":2,"exported_at":"')
+    assert text.startswith('{"format":"newsdesk-export","version":3,"exported_at":"')
     data = json.loads(text)
     assert list(data) == ["format", "version", "exported_at", "site_settings", *archive.TABLES]
     assert "content_version" not in data["site_settings"]
@@ -378,6 +381,7 @@ def minimal_content():
         "body": "<p>Body.</p>", "section_id": 3, "rubric_id": 4, "author_id": 2, "hot": False,
         "status": "published", "published_at": stamp, "created_at": stamp, "updated_at": stamp,
         "version": 1, "deleted_at": None, "lead_image_id": 5, "lead_image_alt": "A harbour",
+        "revised_at": None,
     }  # fmt: skip
     revision = {
         key: article[key]
@@ -387,7 +391,7 @@ def minimal_content():
     revision["changed"] = "title,body"
     return {
         "format": "newsdesk-export",
-        "version": 2,
+        "version": 3,
         "exported_at": stamp,
         "site_settings": {
             "name": "Imported",
@@ -455,9 +459,17 @@ def minimal_content():
     }
 
 
+def version_two(content):
+    """`content` as format version 2 wrote it: no revised_at of articles."""
+    content["version"] = 2
+    for row in content["articles"]:
+        del row["revised_at"]
+
+
 def version_one(content):
     """`content` as format version 1 wrote it: no lead_image_alt of articles and revisions,
     no old WordPress addresses (paths of posts, archives of categories and tags)."""
+    version_two(content)
     content["version"] = 1
     for row in content["articles"] + content["revisions"]:
         del row["lead_image_alt"]
@@ -505,6 +517,24 @@ def test_a_hand_written_archive_imports(app, runner, tmp_path):
     assert client.get("/archives/kept/").headers["Location"].endswith("/articles/7/kept-title")
     assert client.get("/category/money/").headers["Location"].endswith("/rubric/economy")
     assert client.get(f"/media/{PICTURE_HASH}.png").data == PICTURE
+
+
+def test_an_archive_of_version_2_imports_its_undated_published_articles_dated(
+    app, runner, tmp_path
+):
+    """Before version 3 a restore could leave a published article without a time: it gets
+    back the one its revisions knew (as migrations.py's step 6 does), revised_at none."""
+    content = minimal_content()
+    version_two(content)
+    content["articles"][0]["published_at"] = None
+    content["revisions"][0]["published_at"] = "2019-07-21T05:16:00Z"
+    result = run(runner, "import", write_archive(tmp_path / "a.zip", content))
+    assert result.exit_code == 0, result.output
+    article = Article.get_by_id(7)
+    assert (article.state, article.published_at, article.revised_at) == (
+        "published", dt.datetime(2019, 7, 21, 5, 16), None,
+    )  # fmt: skip
+    assert app.test_client().get("/articles/7/kept-title").status_code == 200
 
 
 def test_an_archive_of_version_1_imports(app, runner, tmp_path):
@@ -593,10 +623,24 @@ CASES = {
         "has no format",
     ),
     "a newer version": (
-        lambda p: write_archive(p, mutated(lambda c: c.update(version=3))),
-        "format version 3; this Newsdesk reads format versions up to 2",
+        lambda p: write_archive(p, mutated(lambda c: c.update(version=4))),
+        "format version 4; this Newsdesk reads format versions up to 3",
     ),
-    "a version 2 article without its lead image's description": (
+    "a version 2 article with a later key": (
+        lambda p: write_archive(
+            p, mutated(lambda c: (version_two(c), c["articles"][0].update(revised_at=None)))
+        ),
+        "articles[0] (id 7): unknown key 'revised_at'",
+    ),
+    "a version 3 article without revised_at": (
+        lambda p: write_archive(p, mutated(lambda c: drop(c["articles"][0], "revised_at"))),
+        "articles[0] (id 7): missing key 'revised_at'",
+    ),
+    "a published article without a publication time": (
+        lambda p: write_archive(p, mutated(lambda c: c["articles"][0].update(published_at=None))),
+        "articles[0] (id 7): a published article needs a publication time.",
+    ),
+    "an article without its lead image's description": (
         lambda p: write_archive(p, mutated(lambda c: drop(c["articles"][0], "lead_image_alt"))),
         "articles[0] (id 7): missing key 'lead_image_alt'",
     ),

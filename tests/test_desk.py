@@ -18,6 +18,7 @@ from desk_helpers import (
     errors_in,
     fresh,
     input_value,
+    local_input,
     log_in,
     make_login,
     revision_count,
@@ -656,7 +657,7 @@ def post_body(client, newsroom, article, body, via):
         "section": newsroom.news.id,
         "rubric": newsroom.security.id,
         "author": newsroom.author.id,
-        "published_at": "",
+        "published_at": local_input(article.published_at),
         "version": str(article.version),
     }
     return client.post(f"/desk/articles/{article.id}/edit", data=data)
@@ -706,7 +707,7 @@ def test_body_is_sanitized_on_save(client, newsroom, via):
             "section": newsroom.news.id,
             "rubric": newsroom.security.id,
             "author": newsroom.author.id,
-            "published_at": "",
+            "published_at": local_input(article.published_at),
             "version": "1",
         }
         response = client.post(f"/desk/articles/{article.id}/edit", data=data)
@@ -808,7 +809,7 @@ def edit_page_data(newsroom, article, **changes):
         "section": str(article.section_id),
         "rubric": str(article.rubric_id),
         "author": str(article.author_id),
-        "published_at": "",
+        "published_at": local_input(article.published_at),
         "version": str(article.version),
     }
     if article.hot:

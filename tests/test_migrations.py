@@ -1,5 +1,6 @@
 """Schema versions: upgrades from the first release, refusal of unknown schemas, atomicity."""
 
+import datetime as dt
 import sqlite3
 from pathlib import Path
 
@@ -126,6 +127,7 @@ def test_version_3_moves_the_lead_images_description_to_each_article(tmp_path):
         models.Revision.record(article, None, "created")
         for table in ("article", "revision"):
             models.database.execute_sql(f'ALTER TABLE "{table}" DROP COLUMN "lead_image_alt"')
+        models.database.execute_sql('ALTER TABLE "article" DROP COLUMN "revised_at"')
         models.SchemaVersion.update(version=2).execute()
         models.database.close()
     fresh = app_on(tmp_path / "fresh3.db")
@@ -153,6 +155,7 @@ def test_upgrade_from_version_4_keeps_imported_wordpress_posts(tmp_path):
         database.execute_sql("DROP TABLE legacyterm")
         database.execute_sql("DROP INDEX legacypost_path")
         database.execute_sql("ALTER TABLE legacypost DROP COLUMN path")
+        database.execute_sql("ALTER TABLE article DROP COLUMN revised_at")
         models.SchemaVersion.update(version=4).execute()
         article = factories.make_article(title="Kept", slug="kept")
         database.execute_sql(
@@ -168,6 +171,52 @@ def test_upgrade_from_version_4_keeps_imported_wordpress_posts(tmp_path):
     client = app_on(path).test_client()
     for old in ("/?p=42", "/2019/07/21/kept/"):
         assert client.get(old).headers["Location"] == f"/articles/{article.id}/kept", old
+
+
+def test_version_8_dates_every_published_article(tmp_path):
+    """Version 6 added revised_at, and no published article may lack a publication time: a
+    restore could take one offline that way. It gets back the last time its history knew;
+    one whose history knew none is unpublished (readers had never seen it either)."""
+    fresh = app_on(tmp_path / "fresh6.db")
+    assert run(fresh, "init-db").exit_code == 0
+    path = tmp_path / "v5.db"
+    app = create_app_in_cli(path)
+    assert run(app, "init-db").exit_code == 0
+    first_time, later_time = dt.datetime(2019, 7, 21, 5, 16), dt.datetime(2019, 7, 22, 9, 0)
+    with app.app_context():
+        database = models.database
+        database.execute_sql("ALTER TABLE article DROP COLUMN revised_at")
+        models.SchemaVersion.update(version=7).execute()
+        restored, never, fine = (
+            factories.make_article(title=title, published_at=first_time)
+            for title in ("Restored", "Never dated", "Fine")
+        )
+        for article, times in ((restored, (None, first_time, later_time, None)), (never, (None,))):
+            for version, published_at in enumerate(times, start=1):
+                models.Revision.create(
+                    article=article, version=version, title=article.title, lead="", body="",
+                    section_id=article.section_id, rubric_id=article.rubric_id,
+                    author_id=article.author_id, hot=False, status="published",
+                    published_at=published_at,
+                )  # fmt: skip
+        database.execute_sql(
+            f"UPDATE article SET published_at = NULL WHERE id IN ({restored.id}, {never.id})"
+        )
+        database.close()
+
+    result = run(create_app_in_cli(path), "migrate")
+    assert result.exit_code == 0, result.output
+    assert "steps [8]" in result.output
+    assert schema_of(create_app_in_cli(path)) == schema_of(fresh)
+    with create_app_in_cli(path).app_context():
+        stored = {a.title: (a.status, a.published_at) for a in models.Article.select()}
+        assert stored == {
+            "Restored": ("published", later_time),
+            "Never dated": ("unpublished", None),
+            "Fine": ("published", first_time),
+        }
+        assert not models.Article.select().where(models.Article.revised_at.is_null(False)).exists()
+        models.database.close()
 
 
 def test_a_newer_schema_is_refused(tmp_path):

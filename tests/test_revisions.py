@@ -12,6 +12,7 @@ from desk_helpers import (
     HX,
     Newsroom,
     fresh,
+    local_input,
     log_in,
     make_login,
     revision_count,
@@ -109,7 +110,7 @@ def test_every_save_adds_one_revision_with_editor_time_and_every_field(editor, n
 
 def test_workflow_steps_and_edit_page_saves_are_revisions_too(editor, newsroom):
     article = newsroom.article("draft")
-    editor.post(f"/desk/articles/{article.id}/actions/publish", data={"version": "1"}, headers=HX)
+    editor.post(f"/desk/articles/{article.id}/actions/publish", headers=HX)
     data = {
         "title": "Edited on the plain page",
         "lead": "",
@@ -117,7 +118,7 @@ def test_workflow_steps_and_edit_page_saves_are_revisions_too(editor, newsroom):
         "section": str(newsroom.news.id),
         "rubric": str(newsroom.security.id),
         "author": str(newsroom.author.id),
-        "published_at": "",
+        "published_at": local_input(fresh(article).published_at),
         "version": "2",
     }
     assert editor.post(f"/desk/articles/{article.id}/edit", data=data).status_code == 302
@@ -299,7 +300,8 @@ def test_restore_sets_the_content_back_as_a_new_revision(editor, newsroom, edite
     assert urlsplit(response.headers["Location"]).path == (
         f"/articles/{edited.id}/the-quick-brown-fox"
     )
-    assert "Version 1 restored as version 6." in text_of(editor.get(response.headers["Location"]))
+    shown = html.unescape(text_of(editor.get(response.headers["Location"])))
+    assert "Version 1 restored as version 6: its content; the article stays published" in shown
     stored = fresh(edited)
     assert stored.version == 6
     assert (stored.title, stored.body, stored.section_id) == (
@@ -319,14 +321,28 @@ def test_restore_sets_the_content_back_as_a_new_revision(editor, newsroom, edite
     assert fresh(edited).version == 7
 
 
-def test_restore_does_not_change_the_workflow_state(editor, newsroom):
+def test_restore_does_not_change_the_workflow_state_nor_the_date(app, editor, newsroom):
+    """Issue 12: restoring the revision saved at submission took a live article offline
+    ("Published", publication time "Not set", in no list, no feed, no desk filter)."""
     article = newsroom.article("draft", title="Drafted")
-    editor.post(f"/desk/articles/{article.id}/actions/publish", data={"version": "1"}, headers=HX)
+    editor.post(f"/desk/articles/{article.id}/actions/submit", headers=HX)
+    editor.post(f"/desk/articles/{article.id}/actions/publish", headers=HX)
     save(editor, article, "title", "Published title")
-    assert restore(editor, article, 1).status_code == 302
+    published = fresh(article)
+    assert revisions(article)[1].action == "submit" and revisions(article)[1].published_at is None
+
+    response = restore(editor, article, 2)
+
+    assert response.status_code == 302
+    shown = html.unescape(text_of(editor.get(response.headers["Location"])))
+    assert "the article stays published, first published" in shown
     stored = fresh(article)
     assert stored.title == "Drafted"
-    assert stored.state == "published"
+    assert (stored.state, stored.status, stored.published_at, stored.deleted_at) == (
+        "published", "published", published.published_at, None,
+    )  # fmt: skip
+    assert app.test_client().get(f"/articles/{article.id}/drafted").status_code == 200
+    assert Article.desk_list("published").where(Article.id == article.id).exists()
 
 
 def test_restore_with_a_stale_version_changes_nothing(editor, edited):

@@ -123,7 +123,8 @@ def article(site, make_article):
         rubric=make_rubric("Global Security"),
         author=make_user("Samuel Ramani"),
         published_at=PUBLISHED,
-        updated_at=UPDATED,
+        revised_at=UPDATED,  # an editor showed readers a save as an update
+        updated_at=UPDATED + dt.timedelta(days=3),  # a later typo fix, not shown
     )
 
 
@@ -238,13 +239,24 @@ def test_article_carries_its_times_section_and_author(client, article):
     assert head.meta("article:author") == "http://localhost/authors/samuel-ramani"
 
 
-def test_an_article_saved_before_it_went_live_was_not_modified_before_publication(
-    client, site, make_article
+@pytest.mark.parametrize(
+    ("updated", "revised"),
+    [
+        (PUBLISHED - dt.timedelta(days=1), None),  # saved before it went live
+        (PUBLISHED + dt.timedelta(days=1), None),  # a typo fixed since: not an update
+        # An update before it was published (as new) again: old news.
+        (PUBLISHED + dt.timedelta(days=1), PUBLISHED - dt.timedelta(days=1)),
+    ],
+    ids=["saved-before", "typo-fixed", "updated-before-publication"],
+)
+def test_an_article_not_shown_as_updated_was_modified_when_published(
+    client, site, make_article, updated, revised
 ):
-    article = make_article(published_at=PUBLISHED, updated_at=PUBLISHED - dt.timedelta(days=1))
+    article = make_article(published_at=PUBLISHED, updated_at=updated, revised_at=revised)
     head = head_of(client, url(article))
     assert head.meta("article:modified_time") == head.meta("article:published_time")
     assert head.json_ld()["dateModified"] == head.json_ld()["datePublished"]
+    assert "Updated" not in client.get(url(article)).get_data(as_text=True)
 
 
 def make_media(width, height, alt="Diplomats at the table in Beijing"):
@@ -370,8 +382,9 @@ def test_staff_viewing_a_draft_get_its_metadata_without_a_publication_date(
     head = head_of(client, url(draft))
     data = head.json_ld()
     assert data["headline"] == "Work in progress"
-    assert "datePublished" not in data and data["dateModified"]
+    assert "datePublished" not in data and "dateModified" not in data
     assert not head.has_meta("article:published_time")
+    assert not head.has_meta("article:modified_time")
     assert head_of(client, url(draft) + "/print").canonical == "http://localhost" + url(draft)
 
 

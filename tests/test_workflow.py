@@ -10,6 +10,7 @@ import html
 import re
 from urllib.parse import parse_qs, urlsplit
 
+import feedparser
 import pytest
 from conftest import set_clock
 from desk_helpers import (
@@ -23,6 +24,7 @@ from desk_helpers import (
 )
 
 import models
+from blueprints.desk import ACTION_LABELS
 from models import Article, Revision
 
 STATES = ("draft", "submitted", "scheduled", "published", "unpublished", "trash")
@@ -207,7 +209,7 @@ def test_author_may_withdraw_own_submission(author, newsroom):
         ("submitted", ["return_to_draft", "publish", "schedule", "trash"]),
         ("scheduled", ["publish", "schedule", "unpublish", "trash"]),
         ("published", ["unpublish", "trash"]),
-        ("unpublished", ["return_to_draft", "publish", "schedule", "trash"]),
+        ("unpublished", ["return_to_draft", "publish", "publish_as_new", "schedule", "trash"]),
         ("trash", ["restore"]),
     ],
 )
@@ -223,17 +225,28 @@ def test_editor_is_offered_the_steps_of_each_state(editor, newsroom, state, acti
     [
         ("draft", "unpublish"),
         ("draft", "restore"),
+        ("draft", "publish_as_new"),
         ("published", "publish"),
+        ("published", "publish_as_new"),
         ("published", "submit"),
         ("trash", "publish"),
-        ("draft", "explode"),
     ],
 )
-def test_a_step_the_state_does_not_allow_is_refused(editor, newsroom, state, action):
+def test_a_step_the_state_does_not_allow_is_refused_saying_why(editor, newsroom, state, action):
     article = newsroom.article(state)
     before = snapshot()
     response = act(editor, article, action)
-    assert response.status_code in (403, 404)
+    assert response.status_code == 409
+    assert panel_message(response).startswith(f"“{ACTION_LABELS[action]}” was not done: ")
+    assert f"the article is {state} now" in panel_message(response)
+    assert panel_state(response) == state
+    assert snapshot() == before
+
+
+def test_an_unknown_step_is_404(editor, newsroom):
+    article = newsroom.article("draft")
+    before = snapshot()
+    assert act(editor, article, "explode").status_code == 404
     assert snapshot() == before
 
 
@@ -245,8 +258,9 @@ def test_action_without_javascript_redirects_with_a_message(editor, newsroom):
     assert "Published." in text_of(editor.get(response.headers["Location"]))
 
 
-def test_a_step_after_anothers_content_save_is_taken(editor, newsroom):
-    """Workflow steps never conflict with content saves, in either order."""
+def test_a_step_after_someone_elses_save_is_taken_on_the_article_as_it_is(editor, newsroom):
+    """Workflow steps never conflict with content saves: the version the page showed
+    does not matter (issue 12)."""
     article = newsroom.article("draft")
     article.save_changes({"lead": "Someone else's lead"}, 1, newsroom.editor2)
 
@@ -255,25 +269,8 @@ def test_a_step_after_anothers_content_save_is_taken(editor, newsroom):
     assert response.status_code == 200
     assert panel_state(response) == "published"
     stored = fresh(article)
-    assert (stored.state, stored.lead) == ("published", "Someone else's lead")
-    # And a content save from before the step goes through after it.
-    stored.save_changes({"title": "Retitled"}, 2, newsroom.editor2)
-    assert (fresh(article).state, fresh(article).title) == ("published", "Retitled")
-
-
-def test_a_step_another_step_made_impossible_is_refused_with_a_message(editor, newsroom):
-    article = newsroom.article("published")  # as the editor's page shows it
-    models.Article.update(status="unpublished").where(models.Article.id == article.id).execute()
-    before = snapshot()
-
-    with pytest.raises(ValueError, match="Nothing was done: this article is unpublished now"):
-        article.take_action("unpublish", newsroom.editor)
-    response = act(editor, article, "unpublish", state="published")  # a stale page's button
-
-    assert response.status_code == 422
-    assert "this article is unpublished now" in text_of(response)
-    assert panel_state(response) == "unpublished"  # the panel shows it as it is
-    assert snapshot() == before
+    assert (stored.state, stored.lead, stored.version) == ("published", "Someone else's lead", 3)
+    assert 'data-version="3"' in text_of(response)
 
 
 def panel_message(response):
@@ -342,15 +339,54 @@ STEPS = [
 
 
 @pytest.mark.parametrize(("state", "action"), STEPS)
-def test_a_step_without_javascript_after_anothers_save_is_taken(editor, newsroom, state, action):
+@pytest.mark.parametrize("htmx", [True, False], ids=["htmx", "plain"])
+def test_a_step_needs_no_version(editor, newsroom, state, action, htmx):
     article = newsroom.article(state)
-    models.Article.update(version=2).where(models.Article.id == article.id).execute()
+    Article.update(version=7).where(Article.id == article.id).execute()
     form = {"published_at": "2999-01-01T10:00"} if action == "schedule" else {}
 
-    response = act(editor, article, action, htmx=False, version="1", **form)
+    response = editor.post(
+        f"/desk/articles/{article.id}/actions/{action}", data=form, headers=HX if htmx else {}
+    )
 
-    assert response.status_code == 302
-    assert fresh(article).state != state
+    assert response.status_code == (200 if htmx else 302)
+    assert fresh(article).version == 8
+
+
+# Each step after another editor took one that leaves it not allowed: (state, what the
+# other editor did, the step taken from a page that still offers it).
+TAKEN_MEANWHILE = [
+    ("published", "unpublish", "unpublish"),
+    ("published", "trash", "unpublish"),
+    ("draft", "publish", "publish"),
+    ("draft", "submit", "submit"),
+    ("unpublished", "publish", "publish_as_new"),
+    ("trash", "restore", "restore"),
+]
+
+
+@pytest.mark.parametrize(("state", "meanwhile", "action"), TAKEN_MEANWHILE)
+@pytest.mark.parametrize("htmx", [True, False], ids=["htmx", "plain"])
+def test_a_step_someone_else_took_first_is_refused_with_the_article_as_it_is(
+    editor, newsroom, state, meanwhile, action, htmx
+):
+    article = newsroom.article(state)
+    page = text_of(editor.get(f"/articles/{article.id}/{article.slug}"))
+    assert f"/desk/articles/{article.id}/actions/{action}" in page  # offered then
+    fresh(article).take_action(meanwhile, newsroom.editor2)
+    now = fresh(article).state
+    before = snapshot()
+
+    response = act(editor, article, action, htmx=htmx)
+
+    assert response.status_code == 409
+    message = panel_message(response)
+    assert message.startswith(f"“{ACTION_LABELS[action]}” was not done: the article is {now} now")
+    assert f"{meanwhile.replace('_', ' ')} by Ed Second" in message
+    assert panel_state(response) == now
+    assert snapshot() == before
+    if not htmx:  # the article page itself, its panel saying why
+        assert text_of(response).startswith("<!doctype html>")
 
 
 # --- Scheduling ----------------------------------------------------------------------------------
@@ -443,6 +479,103 @@ def test_rescheduling_moves_the_time(editor, newsroom):
     response = act(editor, article, "schedule", published_at=local(when))
     assert response.status_code == 200
     assert fresh(article).published_at == when
+
+
+# --- Dates that stay true: republishing -------------------------------------------------------
+
+
+def latest(app):
+    """Titles of the main page's list of latest articles and of the site's RSS, in order."""
+    reader = app.test_client()
+    main = text_of(reader.get("/"))
+    listed = re.search(r'<ul class="article-list">.*?</ul>', main, re.S).group(0)
+    titles = [html.unescape(t) for t in re.findall(r"<h2><a [^>]*>([^<]*)</a></h2>", listed)]
+    feed = feedparser.parse(reader.get("/rss.xml").data)
+    return titles, [entry.title for entry in feed.entries]
+
+
+FIRST_PUBLISHED = dt.datetime(2019, 7, 21, 5, 16)
+
+
+@pytest.fixture
+def from_2019(app, newsroom):
+    """A 2019 article, unpublished, and two newer ones still live."""
+    old = newsroom.article("unpublished", title="From 2019", published_at=FIRST_PUBLISHED)
+    for n in (1, 2):
+        when = models.utcnow() - dt.timedelta(hours=n)
+        newsroom.article("published", title=f"Newer {n}", published_at=when)
+    return old
+
+
+@pytest.mark.parametrize("htmx", [True, False], ids=["htmx", "plain"])
+def test_republishing_keeps_the_first_publication_date(app, editor, from_2019, htmx):
+    """Issue 12: unpublished, then "Publish now", two 2019 articles jumped to the top of
+    Latest and of the RSS feed, dated today."""
+    response = act(editor, from_2019, "publish", htmx=htmx)
+
+    assert response.status_code == (200 if htmx else 302)
+    shown = response if htmx else editor.get(response.headers["Location"])
+    assert "Published again, dated 21.07.19 05:16 as first published." in text_of(shown)
+    stored = fresh(from_2019)
+    assert (stored.state, stored.published_at) == ("published", FIRST_PUBLISHED)
+    assert latest(app) == (["Newer 1", "Newer 2", "From 2019"],) * 2
+    assert reader_places(app, from_2019) == ALL_PLACES
+
+
+@pytest.mark.parametrize("htmx", [True, False], ids=["htmx", "plain"])
+def test_publish_as_new_dates_it_now_and_puts_it_on_top(app, editor, from_2019, htmx):
+    Article.update(revised_at=dt.datetime(2019, 7, 22)).where(Article.id == from_2019.id).execute()
+    page = text_of(editor.get(f"/articles/{from_2019.id}/from-2019"))
+    explained = re.search(r'<p class="workflow-note">(.*?)</p>', page, re.S).group(1)
+    assert " ".join(html.unescape(explained).split()) == (
+        "First published 21.07.19 05:16. “Publish now” keeps that date; “Publish as new” "
+        "dates it now and puts it back at the top of lists and feeds."
+    )
+    before = models.utcnow()
+
+    response = act(editor, from_2019, "publish_as_new", htmx=htmx)
+
+    assert response.status_code == (200 if htmx else 302)
+    shown = response if htmx else editor.get(response.headers["Location"])
+    assert "Published as new: dated now, at the top of lists and feeds." in text_of(shown)
+    stored = fresh(from_2019)
+    assert stored.state == "published"
+    assert before - dt.timedelta(seconds=1) <= stored.published_at <= models.utcnow()
+    assert stored.revised_at is None  # its old update is no news after a new publication
+    assert latest(app) == (["From 2019", "Newer 1", "Newer 2"],) * 2
+    assert revisions_of(from_2019)[-1].action == "publish as new"
+
+
+def revisions_of(article):
+    return list(Revision.select().where(Revision.article == article.id).order_by(Revision.version))
+
+
+@pytest.mark.parametrize(
+    ("state", "fields", "offered"),
+    [
+        ("unpublished", {}, True),
+        ("draft", {"published_at": FIRST_PUBLISHED}, True),  # back to draft after publication
+        ("unpublished", {"published_at": dt.datetime(2999, 1, 1)}, False),  # never live
+        ("draft", {}, False),
+        ("submitted", {}, False),
+        ("published", {}, False),
+        ("scheduled", {}, False),
+    ],
+)
+def test_publish_as_new_is_offered_only_where_publish_keeps_an_old_date(
+    editor, newsroom, state, fields, offered
+):
+    article = newsroom.article(state, **fields)
+    page = text_of(editor.get(f"/articles/{article.id}/{article.slug}"))
+    assert (f"/desk/articles/{article.id}/actions/publish_as_new" in page) == offered
+    assert ('class="workflow-note"' in page) == offered
+
+
+def test_authors_may_not_publish_as_new(author, newsroom):
+    article = newsroom.article("unpublished")
+    before = snapshot()
+    assert act(author, article, "publish_as_new").status_code == 403
+    assert snapshot() == before
 
 
 # --- Trash ---------------------------------------------------------------------------------------
