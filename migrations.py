@@ -27,6 +27,7 @@ from models import (
     LegacyPost,
     LegacyTerm,
     Media,
+    Presence,
     Registration,
     Revision,
     SchemaVersion,
@@ -78,12 +79,18 @@ def add_old_addresses(migrator):
     database.create_tables([LegacyTerm], safe=True)
 
 
+def add_presence(migrator):
+    """Version 6: who has an article open in an editor now (models.Presence)."""
+    database.create_tables([Presence], safe=True)
+
+
 # version -> step that upgrades a database from version - 1 to it.
 MIGRATIONS = {
     2: add_legacy_posts,
     3: describe_lead_images_per_article,
     4: add_user_sessions,
     5: add_old_addresses,
+    6: add_presence,
 }
 
 LATEST = max(MIGRATIONS, default=1)
