@@ -3,7 +3,7 @@
 Advice, never a lock: an editor with an article open shows up, for the others only, on
 the article page (staff panel and beside the field), on the full edit page and in the
 desk list; it goes when the editor closes or falls silent; nobody is ever blocked; and
-readers never see any of it. The browser side is in tests/browser/test_presence.py.
+readers never see any of it. The browser side is in tests/browser/test_who_is_editing.py.
 """
 
 import datetime as dt
