@@ -148,6 +148,8 @@ def create_app(test_config=None):
         ),
         # Rendered public pages kept per worker process; 0 turns the page cache off.
         PAGE_CACHE_BYTES=int(os.environ.get("PAGE_CACHE_MB", 64)) * 1024 * 1024,
+        # How often an open editor says so, and pages ask who else is editing (models.Presence).
+        PRESENCE_POLL_SECONDS=20,
         MAX_CONTENT_LENGTH=int(os.environ.get("MAX_CONTENT_LENGTH", 16 * 1024 * 1024)),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",

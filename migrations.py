@@ -27,6 +27,7 @@ from models import (
     LegacyPost,
     LegacyTerm,
     Media,
+    Presence,
     Registration,
     Revision,
     SchemaVersion,
@@ -120,6 +121,11 @@ def date_published_without_a_time():
     Article.update(status=Article.UNPUBLISHED).where(undated).execute()
 
 
+def add_presence(migrator):
+    """Version 9: who has an article open in an editor now (models.Presence)."""
+    database.create_tables([Presence], safe=True)
+
+
 # version -> step that upgrades a database from version - 1 to it.
 MIGRATIONS = {
     2: add_legacy_posts,
@@ -129,6 +135,7 @@ MIGRATIONS = {
     6: add_demo_mark,
     7: record_changed_fields,
     8: keep_publication_dates,
+    9: add_presence,
 }
 
 LATEST = max(MIGRATIONS, default=1)

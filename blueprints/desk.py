@@ -7,13 +7,16 @@ Without JavaScript the same edit links open /desk/articles/<id>/edit, a plain fo
 that saves through the same code.
 """
 
+import hashlib
 import re
 
 from flask import (
     Blueprint,
     abort,
+    after_this_request,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -37,6 +40,7 @@ from models import (
     EditConflict,
     Media,
     Pagination,
+    Presence,
     Revision,
     Rubric,
     Section,
@@ -78,7 +82,13 @@ ACTION_LABELS = {
 
 @bp.app_context_processor
 def editing_labels():
-    return {"field_labels": FIELD_LABELS, "action_labels": ACTION_LABELS}
+    return {
+        "field_labels": FIELD_LABELS,
+        "action_labels": ACTION_LABELS,
+        "others_editing": others_editing,
+        "presence_key": presence_key,
+        "presence_poll_seconds": current_app.config["PRESENCE_POLL_SECONDS"],
+    }
 
 
 @bp.before_request
@@ -463,6 +473,7 @@ def dashboard():
     page.items = named(page.items)
     context = {
         "page": page,
+        "editing": Presence.on_articles([a.id for a in page.items], current_user),
         "state": state,
         "order": order,
         "section": section,
@@ -550,6 +561,22 @@ def save_field(article_id, name):
     return field_view(saved, name, message=saved_message(saved, label))
 
 
+def whole_article_presence(article):
+    """For the full edit form's answer: the form shown (again) is an open editor of the
+    whole article, which nothing else says without JavaScript; saved, it is closed.
+    Counted once the answer is made, so that a failure before has written nothing
+    (app.server_error tells the editor whether anything was saved)."""
+
+    def count(response):
+        if response.status_code in (200, 409, 422):
+            Presence.beat(article, current_user, Presence.WHOLE)
+        elif response.status_code == 302:
+            Presence.leave(article, current_user, Presence.WHOLE)
+        return response
+
+    return count
+
+
 @bp.route("/articles/<id:article_id>/edit", methods=["GET", "POST"])
 def edit_article(article_id):
     """The whole article in one plain form: editing without JavaScript."""
@@ -557,6 +584,7 @@ def edit_article(article_id):
     fields = article.editable_fields(current_user)
     if not fields:
         abort(403)
+    after_this_request(whole_article_presence(article))
     if request.method == "GET":
         form = ArticleForm(article)
         return render_template("desk/edit.html", article=article, form=form, fields=fields)
@@ -668,6 +696,68 @@ def empty_trash():
     count = Article.empty_trash()
     flash(f"Deleted {count} articles for good.")
     return redirect(url_for("desk.dashboard", state="trash"))
+
+
+# --- Who is editing -------------------------------------------------------------------------
+# Advice, never a lock: browsers with an editor open say so (static/js/presence.js), and
+# the article page and the edit page poll who else is editing. See models.Presence.
+
+
+def presence_field():
+    """The field a heartbeat names (`field` in the form; Presence.WHOLE for the full form)."""
+    field = request.form.get("field", "")
+    if field not in Presence.FIELDS:
+        abort(400, description="The heartbeat did not name a field of the article.")
+    return field
+
+
+@bp.post("/articles/<id:article_id>/editing")
+def editing_beat(article_id):
+    """`field` of the article is open in this user's editor (sent every few seconds)."""
+    article = article_for(article_id)
+    field = presence_field()
+    editable = article.editable_fields(current_user)
+    if field not in editable and not (field == Presence.WHOLE and editable):
+        abort(403)
+    Presence.beat(article, current_user, field)
+    return "", 204
+
+
+@bp.post("/articles/<id:article_id>/editing/done")
+def editing_done(article_id):
+    """This user's editor of `field` closed. Needs no right to edit: it may have gone since."""
+    article = article_for(article_id)
+    Presence.leave(article, current_user, presence_field())
+    return "", 204
+
+
+def others_editing(article, field=None):
+    """Who else is editing `article` now (models.Presence.others), or just those who may
+    change `field`; asked once per request, however many notices show it."""
+    cache = g.setdefault("others_editing", {})
+    if article.id not in cache:
+        cache[article.id] = Presence.others(article, current_user)
+    return [row for row in cache[article.id] if field is None or row.covers(field)]
+
+
+def presence_key(rows):
+    """What a notice shows, in short: the same key, the same notice."""
+    shown = ",".join(f"{row.user_id}:{row.field}:{row.since.isoformat()}" for row in rows)
+    return hashlib.sha256(shown.encode()).hexdigest()[:16]
+
+
+@bp.get("/articles/<id:article_id>/editors")
+def who_is_editing(article_id):
+    """The notice of who else is editing, polled by partials/presence.html; with it, out
+    of band, the notice of each field in `spots` (the ones the page shows). 204 when the
+    page shows it already (`shown`): no swap, and screen readers hear nothing again."""
+    article = article_for(article_id)
+    rows = others_editing(article)
+    if request.args.get("shown") == presence_key(rows):
+        return "", 204
+    names = request.args.get("spots", "").split(",")
+    spots = [name for name in names if name in Article.EDITOR_FIELDS]
+    return render_template("partials/presence_list.html", article=article, oob_spots=spots)
 
 
 # --- History --------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from models.legacy import LegacyPost, LegacyTerm
 from models.lists import Directory, Pagination, PreparedQuery
 from models.media import Media
 from models.people import SESSION_TOKEN, LoginFailure, Registration, User, UserSession
+from models.presence import Presence
 from models.schema import MODELS, SCHEMA_VERSION, SchemaVersion, create_tables
 from models.search import ArticleIndex
 from models.site import (
@@ -34,7 +35,7 @@ __all__ = [
     "LEAD_STORIES", "MODELS", "SCHEMA_VERSION", "SESSION_TOKEN", "SIDEBAR_SIZE",
     "VISIBLE_ARTICLE", "WORKFLOW", "Article", "ArticleIndex", "ArticleStateError",
     "BaseModel", "Directory", "EditConflict", "LegacyPost", "LegacyTerm", "LoginFailure",
-    "Media", "Pagination", "PreparedQuery", "Registration", "Revision", "Rubric",
+    "Media", "Pagination", "PreparedQuery", "Presence", "Registration", "Revision", "Rubric",
     "SchemaVersion", "Section", "SidebarList", "SiteSettings", "SlugRedirect",
     "StepNotAllowed", "Taxonomy", "User", "UserSession", "content_stamp_path",
     "create_tables", "database", "read_content_stamp", "slugify", "stamp_beside", "utcnow",

@@ -10,11 +10,12 @@ from models.base import BaseModel, database
 from models.legacy import LegacyPost, LegacyTerm
 from models.media import Media
 from models.people import LoginFailure, Registration, User, UserSession
+from models.presence import Presence
 from models.search import ArticleIndex
 from models.site import SiteSettings, write_content_stamp
 from models.taxonomy import Rubric, Section, SlugRedirect
 
-SCHEMA_VERSION = 8  # the schema these models describe: bump with a step in migrations.py
+SCHEMA_VERSION = 9  # the schema these models describe: bump with a step in migrations.py
 
 
 MODELS = (
@@ -32,6 +33,7 @@ MODELS = (
     LegacyPost,
     LegacyTerm,
     ArticleIndex,
+    Presence,
 )
 
 

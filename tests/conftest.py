@@ -295,7 +295,7 @@ def _live_server(tmp_path_factory, smtp_server):
     app.config.update(mail_settings(smtp_server, url))  # mail goes to smtp_server's mailbox
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
-    yield url, live_database
+    yield url, live_database, app
     server.shutdown()
     thread.join(timeout=10)
 
@@ -305,10 +305,25 @@ def live_server(request, _live_server):
     """Base URL of a running Newsdesk with demo content (no trailing slash)."""
     if "app" in request.fixturenames:
         raise pytest.UsageError("a test uses either `live_server` or `app`, not both")
-    url, live_database = _live_server
+    url, live_database, _app = _live_server
     models.database.initialize(live_database)  # see the module docstring
     yield url
     live_database.close()  # this thread's connection, if the test wrote rows
+
+
+@pytest.fixture
+def live_config(live_server, _live_server):
+    """`live_config(NAME=value, …)`: the live server's settings for one test, put back after."""
+    config = _live_server[2].config
+    saved = {}
+
+    def change(**settings):
+        for name, value in settings.items():
+            saved.setdefault(name, config[name])
+            config[name] = value
+
+    yield change
+    config.update(saved)
 
 
 # --- Tools: Chromium through Playwright, the Nu HTML Checker ---------------------------------
