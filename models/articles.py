@@ -327,7 +327,10 @@ class Article(BaseModel):
             else:
                 conflicts[field] = FieldConflict(field, before, mine, theirs, result)
         if conflicts:
-            raise EditConflict(self, since, conflicts, resolution={**changes, **rebased})
+            # This editor's own changes only (fields they left alone stay as others
+            # saved them), with their value where a choice clashed.
+            resolution = {field: clash.mine for field, clash in conflicts.items()}
+            raise EditConflict(self, since, conflicts, resolution={**resolution, **rebased})
         return rebased, merged
 
     def take_action(self, name, editor, publish_at=None):

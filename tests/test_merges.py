@@ -249,3 +249,16 @@ def test_the_full_form_merges_and_keeps_theirs_on_request(app, client, newsroom,
     assert kept.status_code == 302
     stored = fresh(base)
     assert (stored.title, stored.lead) == ("Talks end in Kabul", "My lead.")
+
+
+def test_a_conflicts_resolution_holds_only_this_editors_changes(newsroom, base):
+    """The full form sends every field: the resolution must not carry back the stale
+    values of fields this editor left alone (another's lead saved meanwhile stays)."""
+    base.save_changes({"title": "Talks end in Kabul", "lead": "Their lead."}, 1, newsroom.editor2)
+    with pytest.raises(EditConflict) as raised:
+        base.save_changes(
+            {"title": "Talks stall in Kabul", "lead": base.lead, "body": base.body},
+            1,
+            newsroom.editor,
+        )
+    assert set(raised.value.resolution) == {"title"}

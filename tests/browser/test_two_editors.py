@@ -106,3 +106,36 @@ def test_the_same_words_are_a_conflict_the_second_editor_resolves(two_editors):
     # Both saves are in History.
     titles = [r.title for r in Revision.select().where(Revision.article == article)]
     assert "Talks stall in Kabul" in titles and "Talks end in Kabul" in titles
+
+
+def test_without_javascript_the_full_form_merges_and_resolves(browser, live_server):
+    """The same rules on the plain edit page: another's lead is kept, the title both
+    changed is a conflict page, and "Keep theirs" saves the rest."""
+    n = next(_serial)
+    anna = make_login("editor", f"Anna Plain {n}")
+    boris = make_login("editor", f"Boris Plain {n}")
+    article = factories.make_draft(anna, title=f"Plain talks resume {n}", lead="Old lead.")
+    contexts = [browser.new_context(java_script_enabled=False) for _ in range(2)]
+    try:
+        pages = [context.new_page() for context in contexts]
+        for page, user in zip(pages, (anna, boris), strict=True):
+            log_in(page, live_server, user)
+            page.goto(f"{live_server}/desk/articles/{article.id}/edit")
+        first, second = pages
+        first.get_by_label("Title", exact=True).fill(f"Plain talks stall {n}")
+        first.get_by_label("Lead", exact=True).fill("Anna's lead.")
+        first.get_by_role("button", name="Save").click()
+        first.wait_for_load_state()
+        assert stored(article).lead == "Anna's lead."
+
+        second.get_by_label("Title", exact=True).fill(f"Plain talks end {n}")
+        second.get_by_role("button", name="Save").click()
+        conflict = second.locator(".conflict")
+        expect(conflict).to_contain_text("Anna Plain")
+        expect(conflict.locator("ins").first).to_be_visible()
+        second.get_by_role("button", name="Keep theirs").click()
+        now = stored(article)
+        assert (now.title, now.lead) == (f"Plain talks stall {n}", "Anna's lead.")
+    finally:
+        for context in contexts:
+            context.close()
