@@ -12,8 +12,9 @@ import datetime as dt
 import itertools
 
 import pytest
-from desk_helpers import PASSWORD, make_login
+from desk_helpers import make_login
 from playwright.sync_api import expect
+from test_editing import log_in
 
 import dates
 from models import Article, Revision, Rubric, Section, SiteSettings, utcnow
@@ -66,14 +67,6 @@ def build_history(editor, final_state):
 @pytest.fixture
 def editor_account(live_server):
     return make_login("editor", f"Restoring Editor {next(_serial)}")
-
-
-def log_in(page, live_server, user):
-    page.goto(live_server + "/auth/login")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("link", name="Desk", exact=True)).to_be_visible()
 
 
 def shown(value):

@@ -9,12 +9,12 @@ import itertools
 import re
 
 import pytest
-from desk_helpers import PASSWORD, make_login
+from desk_helpers import make_login
 from playwright.sync_api import expect
 from test_accessibility import assert_accessible
+from test_editing import log_in, open_story
 
 import factories
-from models import Article
 
 _serial = itertools.count(1)
 
@@ -39,20 +39,6 @@ def errors_of(page):
         lambda message: errors.append(message.text) if message.type == "error" else None,
     )
     return errors
-
-
-def log_in(page, live_server, user):
-    page.goto(live_server + "/auth/login")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("link", name="Desk", exact=True)).to_be_visible()
-
-
-def open_story(page, live_server, article):
-    article = Article.get_by_id(article.id)
-    page.goto(f"{live_server}/articles/{article.id}/{article.slug}")
-    expect(page.locator("#field-title h1")).to_have_text(article.title)
 
 
 @pytest.fixture
